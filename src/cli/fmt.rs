@@ -1,0 +1,48 @@
+//! `fleet fmt`: rewrite `fleet.toml` in canonical form, keeping comments.
+//!
+//! With `--check` nothing is written: the unified diff is printed on stdout and the exit
+//! code is 2 when the file is not formatted, 0 when it is.
+
+use std::process::ExitCode;
+
+use miette::{Context, IntoDiagnostic};
+
+use super::{Exit, GlobalArgs};
+use crate::config::{self, ConfigError};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Do not write; print the diff and exit 2 if the file is not formatted.
+    #[arg(long)]
+    pub check: bool,
+}
+
+pub fn execute(global: &GlobalArgs, args: Args) -> miette::Result<ExitCode> {
+    let path = &global.file;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let formatted = config::format::format(path, &text)?;
+    let name = path.display().to_string();
+    if formatted == text {
+        eprintln!("{name} is already formatted");
+        return Ok(Exit::Success.into());
+    }
+    if args.check {
+        let diff = similar::TextDiff::from_lines(&text, &formatted);
+        print!(
+            "{}",
+            diff.unified_diff()
+                .context_radius(3)
+                .header(&name, &format!("{name} (formatted)"))
+        );
+        eprintln!("{name} is not formatted; run `fleet fmt` to fix it");
+        return Ok(Exit::Changes.into());
+    }
+    std::fs::write(path, formatted)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot write {name}"))?;
+    eprintln!("formatted {name}");
+    Ok(Exit::Success.into())
+}

@@ -1,0 +1,172 @@
+//! The command line: global flags, one module per subcommand, exit codes and terminal setup.
+//!
+//! Adding a subcommand is one variant of [`Command`], one arm in [`execute`] and one file
+//! with `pub struct Args` and `pub fn execute(global: &GlobalArgs, args: Args) ->
+//! miette::Result<ExitCode>` (or an `async fn`). Results go to stdout; diagnostics, progress
+//! and logs go to stderr.
+
+pub mod fmt;
+pub mod validate;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Declarative plan/apply for KubeStellar Workload Execution Clusters.
+#[derive(Debug, Parser)]
+#[command(name = "fleet", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand accepts.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GlobalArgs {
+    /// The fleet description.
+    #[arg(short = 'f', long = "file", global = true, default_value = "fleet.toml")]
+    pub file: PathBuf,
+    /// Kubeconfig for contexts without their own `kubeconfig` [default: $KUBECONFIG, then
+    /// ~/.kube/config].
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// When to use colours (NO_COLOR and FORCE_COLOR are honoured with `auto`).
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check fleet.toml offline and report every problem.
+    Validate(validate::Args),
+    /// Rewrite fleet.toml in canonical form, keeping comments.
+    Fmt(fmt::Args),
+}
+
+/// Process exit codes (the README documents them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    /// Success, no changes.
+    Success = 0,
+    /// An error (including an invalid fleet.toml).
+    Error = 1,
+    /// Changes present (`plan --detailed-exitcode`, `drift`, `fmt --check`).
+    Changes = 2,
+    /// The saved plan is stale.
+    StalePlan = 3,
+    /// The apply lock is held by someone else.
+    Locked = 4,
+    /// Apply partially failed.
+    PartialFailure = 5,
+    /// Some cluster could not be read.
+    Incomplete = 6,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit as u8)
+    }
+}
+
+/// Runs the parsed command line.
+pub async fn execute(cli: Cli) -> miette::Result<ExitCode> {
+    init_terminal(cli.global.color);
+    match cli.command {
+        Command::Validate(args) => validate::execute(&cli.global, args),
+        Command::Fmt(args) => fmt::execute(&cli.global, args),
+    }
+}
+
+/// Whether stdout and stderr get colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Colors {
+    pub stdout: bool,
+    pub stderr: bool,
+}
+
+impl Colors {
+    /// Resolves `--color` against FORCE_COLOR / CLICOLOR_FORCE, NO_COLOR and TTY detection,
+    /// in that order (as pixi does).
+    pub fn resolve(choice: ColorChoice) -> Self {
+        let env = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
+        let fixed = match choice {
+            ColorChoice::Always => Some(true),
+            ColorChoice::Never => Some(false),
+            ColorChoice::Auto if env("FORCE_COLOR") || env("CLICOLOR_FORCE") => Some(true),
+            ColorChoice::Auto if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) => {
+                Some(false)
+            }
+            ColorChoice::Auto => None,
+        };
+        Colors {
+            stdout: fixed.unwrap_or_else(|| std::io::stdout().is_terminal()),
+            stderr: fixed.unwrap_or_else(|| std::io::stderr().is_terminal()),
+        }
+    }
+}
+
+/// Sets up colours (owo-colors, anstream, the miette report handler) and logging to stderr.
+/// Call once, before printing anything.
+pub fn init_terminal(choice: ColorChoice) -> Colors {
+    let colors = Colors::resolve(choice);
+    owo_colors::set_override(colors.stdout);
+    anstream::ColorChoice::write_global(match choice {
+        ColorChoice::Auto => anstream::ColorChoice::Auto,
+        ColorChoice::Always => anstream::ColorChoice::Always,
+        ColorChoice::Never => anstream::ColorChoice::Never,
+    });
+    let stderr_color = colors.stderr;
+    // Only the first hook wins; tests may call this more than once.
+    let _ = miette::set_hook(Box::new(move |_| {
+        Box::new(
+            miette::MietteHandlerOpts::new()
+                .color(stderr_color)
+                .unicode(stderr_color || std::io::stderr().is_terminal())
+                .terminal_links(false)
+                .build(),
+        )
+    }));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FLEET_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(stderr_color)
+        .try_init();
+    colors
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_work_after_the_subcommand() {
+        let cli = Cli::try_parse_from(["fleet", "validate", "-f", "x.toml", "--color", "never"])
+            .unwrap();
+        assert_eq!(cli.global.file, PathBuf::from("x.toml"));
+        assert_eq!(cli.global.color, ColorChoice::Never);
+        assert!(matches!(cli.command, Command::Validate(_)));
+    }
+}

@@ -1,0 +1,147 @@
+//! From a validated [`RawFleet`] to the [`DesiredFleet`]: defaults, then each group in the
+//! order the WEC lists them, then the WEC's own values (later layers win per key; RBAC names
+//! are unioned). Relative kubeconfig paths are anchored at the file's directory.
+
+use std::path::Path;
+
+use toml::Spanned;
+
+use super::model::{
+    ClusterAccess, DesiredFleet, Its, JoinOptions, RbacExpansion, RbacMode, RbacRule, Wec,
+};
+use super::raw::{RawFleet, RawJoin, RawProfile, RawRbacMode, RawRule, RawWec, SpannedList};
+
+/// Resolves `raw`, which [`validate`](super::validate) found free of errors. `base_dir` is
+/// the directory of `fleet.toml`.
+pub(crate) fn resolve(raw: &RawFleet, base_dir: &Path) -> DesiredFleet {
+    let path = |p: &Option<Spanned<String>>| p.as_ref().map(|p| base_dir.join(p.get_ref()));
+    let context = |c: &Option<Spanned<String>>| {
+        c.as_ref()
+            .map(|c| c.get_ref().clone())
+            .unwrap_or_default()
+    };
+
+    let its = raw.its.as_ref().map(|its| its.get_ref());
+    let its = Its {
+        access: ClusterAccess {
+            context: its.map(|i| context(&i.context)).unwrap_or_default(),
+            kubeconfig: its.and_then(|i| path(&i.kubeconfig)),
+        },
+        hub_api_server: its
+            .and_then(|i| i.hub_api_server.as_ref())
+            .map(|u| u.get_ref().clone()),
+    };
+    let wds = raw.wds.as_ref().map(|wds| ClusterAccess {
+        context: context(&wds.get_ref().context),
+        kubeconfig: path(&wds.get_ref().kubeconfig),
+    });
+
+    let rbac = raw
+        .rbac
+        .iter()
+        .map(|(name, rbac)| {
+            let expansion = RbacExpansion {
+                name: name.get_ref().clone(),
+                mode: match rbac.mode.as_ref().map(|m| *m.get_ref()) {
+                    Some(RawRbacMode::Direct) => RbacMode::Direct,
+                    Some(RawRbacMode::Downsync) | None => RbacMode::Downsync,
+                },
+                namespace: rbac.namespace.as_ref().map(|n| n.get_ref().clone()),
+                rules: rbac.rules.iter().map(|r| rule(r.get_ref())).collect(),
+            };
+            (name.get_ref().clone(), expansion)
+        })
+        .collect();
+
+    let wecs = raw
+        .wec
+        .iter()
+        .map(|(name, wec)| {
+            let wec = resolve_wec(raw, name.get_ref(), wec, base_dir);
+            (wec.name.clone(), wec)
+        })
+        .collect();
+
+    DesiredFleet {
+        its,
+        wds,
+        rbac,
+        wecs,
+    }
+}
+
+fn resolve_wec(raw: &RawFleet, name: &str, wec: &RawWec, base_dir: &Path) -> Wec {
+    let own = RawProfile {
+        labels: wec.labels.clone(),
+        properties: wec.properties.clone(),
+        rbac: wec.rbac.clone(),
+        register: wec.register,
+        join: wec.join.clone(),
+    };
+    let layers = raw
+        .defaults
+        .iter()
+        .chain(wec.groups.iter().filter_map(|g| raw.group.get(g.get_ref().as_str())))
+        .chain(std::iter::once(&own));
+
+    let mut resolved = Wec {
+        name: name.to_owned(),
+        access: ClusterAccess {
+            context: wec
+                .context
+                .as_ref()
+                .map_or_else(|| name.to_owned(), |c| c.get_ref().clone()),
+            kubeconfig: wec
+                .kubeconfig
+                .as_ref()
+                .map(|p| base_dir.join(p.get_ref())),
+        },
+        groups: wec.groups.iter().map(|g| g.get_ref().clone()).collect(),
+        labels: Default::default(),
+        properties: Default::default(),
+        rbac: Default::default(),
+        register: true,
+        join: JoinOptions::default(),
+    };
+    for layer in layers {
+        for (k, v) in layer.labels.iter().flatten() {
+            resolved
+                .labels
+                .insert(k.get_ref().clone(), v.get_ref().clone());
+        }
+        for (k, v) in layer.properties.iter().flatten() {
+            resolved
+                .properties
+                .insert(k.get_ref().clone(), v.get_ref().clone());
+        }
+        resolved
+            .rbac
+            .extend(layer.rbac.iter().flatten().map(|r| r.get_ref().clone()));
+        if let Some(register) = layer.register {
+            resolved.register = register;
+        }
+        if let Some(RawJoin {
+            singleton,
+            force_internal_endpoint_lookup,
+        }) = &layer.join
+        {
+            if let Some(s) = singleton {
+                resolved.join.singleton = *s;
+            }
+            if let Some(f) = force_internal_endpoint_lookup {
+                resolved.join.force_internal_endpoint_lookup = *f;
+            }
+        }
+    }
+    resolved
+}
+
+fn rule(raw: &RawRule) -> RbacRule {
+    let strings = |list: &SpannedList| list.iter().map(|s| s.get_ref().clone()).collect();
+    RbacRule {
+        api_groups: strings(&raw.api_groups),
+        resources: strings(&raw.resources),
+        verbs: strings(&raw.verbs),
+        resource_names: strings(&raw.resource_names),
+    }
+}

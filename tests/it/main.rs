@@ -1,0 +1,1 @@
+//! Integration tests of the `fleet` binary and library.
