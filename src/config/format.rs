@@ -7,8 +7,8 @@
 //! * keys inside a table in the order of `fleet.toml.example`, unknown keys last;
 //! * `labels` and `properties` as inline tables, `join` as a `[… .join]` table, `rules` as
 //!   `[[… .rules]]`;
-//! * `key = value` spacing, no indentation, one blank line before each table, at most one
-//!   blank line between keys.
+//! * `key = value` spacing, no indentation, one blank line before each table (sub-tables may
+//!   follow their parent directly), at most one blank line in a row.
 //!
 //! Comments stay with the key or table they precede; a comment block at the top of the file
 //! that is separated by a blank line (such as a `#:schema` line) stays at the top.
@@ -105,9 +105,13 @@ pub fn format(path: &Path, text: &str) -> Result<String, ConfigError> {
     })?;
 
     let mut position = 0;
-    canonicalize(doc.as_table_mut(), Kind::Root, &mut position);
+    canonicalize(doc.as_table_mut(), Kind::Root, &mut position, true);
     doc.decor_mut().clear();
-    let trailing = doc.trailing().as_str().map(comment_block).unwrap_or_default();
+    let trailing = doc
+        .trailing()
+        .as_str()
+        .map(|t| comment_block(&format!("{t}\n")).1)
+        .unwrap_or_default();
     doc.set_trailing(RawString::from(if trailing.is_empty() {
         String::new()
     } else {
@@ -139,14 +143,22 @@ fn split_header(text: &str) -> (&str, &str) {
     text.split_at(end)
 }
 
-/// Comment lines of a decor prefix, unindented, with runs of blank lines collapsed and no
-/// blank lines at either end.
-fn comment_block(raw: &str) -> String {
+/// The comment lines of a decor prefix, unindented, with runs of blank lines collapsed to
+/// one; and whether it started with a blank line (which the caller decides to keep or not).
+fn comment_block(raw: &str) -> (bool, String) {
     let mut out = String::new();
+    let mut leading_blank = false;
     let mut blank = false;
-    for line in raw.lines().map(str::trim) {
+    // The last segment is the indentation of the line the decor belongs to.
+    let mut lines: Vec<&str> = raw.split('\n').collect();
+    lines.pop();
+    for line in lines.into_iter().map(str::trim) {
         if line.is_empty() {
-            blank = !out.is_empty();
+            if out.is_empty() {
+                leading_blank = true;
+            } else {
+                blank = true;
+            }
             continue;
         }
         if blank {
@@ -156,10 +168,13 @@ fn comment_block(raw: &str) -> String {
         out.push_str(line);
         out.push('\n');
     }
-    out
+    if blank {
+        out.push('\n');
+    }
+    (leading_blank, out)
 }
 
-fn prefix_of(decor: &Decor) -> String {
+fn prefix_of(decor: &Decor) -> (bool, String) {
     decor
         .prefix()
         .and_then(RawString::as_str)
@@ -167,15 +182,31 @@ fn prefix_of(decor: &Decor) -> String {
         .unwrap_or_default()
 }
 
-fn canonicalize(table: &mut Table, kind: Kind, position: &mut isize) {
+/// A trailing `# comment`, keeping the spaces before it (aligned comments stay aligned).
+fn trailing_comment(decor: &Decor) -> String {
+    let Some(raw) = decor.suffix().and_then(RawString::as_str) else {
+        return String::new();
+    };
+    let raw = raw.trim_end();
+    match raw.trim_start().starts_with('#') {
+        true if raw.starts_with([' ', '\t']) => raw.to_owned(),
+        true => format!(" {raw}"),
+        false => String::new(),
+    }
+}
+
+fn canonicalize(table: &mut Table, kind: Kind, position: &mut isize, blank_line: bool) {
     reshape(table, kind);
     table.sort_values_by(|k1, _, k2, _| kind.rank(k1.get()).cmp(&kind.rank(k2.get())));
     tidy_values(table);
 
-    // Header comments and one blank line before the header.
-    let comments = prefix_of(table.decor());
-    table.decor_mut().set_prefix(format!("\n{comments}"));
-    table.decor_mut().set_suffix("");
+    // Header comments after one blank line; a table that belongs to the one above
+    // (`[wec.NAME.join]`, `[[rbac.NAME.rules]]`) may follow it directly, as in design.md.
+    let (had_blank, comments) = prefix_of(table.decor());
+    let blank = if blank_line || had_blank { "\n" } else { "" };
+    let suffix = trailing_comment(table.decor());
+    table.decor_mut().set_prefix(format!("{blank}{comments}"));
+    table.decor_mut().set_suffix(suffix);
     table.set_position(Some(*position));
     *position += 1;
 
@@ -187,11 +218,12 @@ fn canonicalize(table: &mut Table, kind: Kind, position: &mut isize) {
     children.sort_by_key(|key| kind.rank(key));
     for key in children {
         let child = kind.child(&key);
+        let blank = !matches!(kind, Kind::Wec | Kind::Profile | Kind::Rbac);
         match table.get_mut(&key) {
-            Some(Item::Table(t)) => canonicalize(t, child, position),
+            Some(Item::Table(t)) => canonicalize(t, child, position, blank),
             Some(Item::ArrayOfTables(array)) => {
                 for t in array.iter_mut() {
-                    canonicalize(t, child, position);
+                    canonicalize(t, child, position, blank);
                 }
             }
             _ => {}
@@ -238,7 +270,15 @@ fn reshape(table: &mut Table, kind: Kind) {
                     *item = Item::ArrayOfTables(tables);
                 }
             }
-            _ => {}
+            _ => continue,
+        }
+        // The key moved between `key = …` and a `[header]`: its old spacing no longer fits.
+        if let Some(mut k) = table.key_mut(&key) {
+            let (_, comments) = prefix_of(k.leaf_decor());
+            k.leaf_decor_mut().clear();
+            if !comments.is_empty() {
+                k.leaf_decor_mut().set_prefix(comments);
+            }
         }
     }
 }
@@ -257,30 +297,18 @@ fn has_comments(table: &Table) -> bool {
         })
 }
 
-/// `key = value` spacing, unindented keys, trailing comments after one space.
+/// `key = value` spacing, unindented keys, trailing comments kept where they were.
 fn tidy_values(table: &mut Table) {
     let mut first = true;
     for (mut key, item) in table.iter_mut() {
         let Item::Value(value) = item else { continue };
-        let comments = prefix_of(key.leaf_decor());
-        let had_blank = key
-            .leaf_decor()
-            .prefix()
-            .and_then(RawString::as_str)
-            .is_some_and(|p| p.lines().next().is_some_and(|l| l.trim().is_empty()) && p.contains('\n'));
+        let (had_blank, comments) = prefix_of(key.leaf_decor());
         let blank = if had_blank && !first { "\n" } else { "" };
         key.leaf_decor_mut().set_prefix(format!("{blank}{comments}"));
         key.leaf_decor_mut().set_suffix(" ");
         first = false;
 
-        let trailing = value
-            .decor()
-            .suffix()
-            .and_then(RawString::as_str)
-            .map(str::trim)
-            .filter(|s| s.starts_with('#'))
-            .map(|c| format!(" {c}"))
-            .unwrap_or_default();
+        let trailing = trailing_comment(value.decor());
         let single_line = !value.to_string().contains('\n');
         if single_line {
             match value {
