@@ -1,1 +1,10 @@
-//! Integration tests of the `fleet` binary and library.
+//! Integration tests of `fleet`: one binary (like uv's `tests/it`) to keep link time down.
+
+mod cli;
+mod common;
+mod diagnostics;
+mod examples;
+mod fmt;
+mod names;
+mod resolve;
+mod schema;
