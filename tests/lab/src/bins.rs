@@ -28,7 +28,9 @@ fn cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("FLEET_LAB_CACHE") {
         return PathBuf::from(dir);
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp"));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp"));
     home.join(".cache/fleet-lab")
 }
 
@@ -57,12 +59,22 @@ impl Bins {
             .arg(&script)
             .stdout(std::process::Stdio::null())
             .status()
-            .map_err(|source| LabError::Io { what: format!("run {}", script.display()), source })?;
+            .map_err(|source| LabError::Io {
+                what: format!("run {}", script.display()),
+                source,
+            })?;
         if !status.success() {
-            return Err(LabError::Build(format!("{} exited with {status}", script.display())));
+            return Err(LabError::Build(format!(
+                "{} exited with {status}",
+                script.display()
+            )));
         }
         Self::from_cache().ok_or_else(|| {
-            LabError::Build(format!("{} finished but {} is incomplete", script.display(), cache_dir().join("lab.env").display()))
+            LabError::Build(format!(
+                "{} finished but {} is incomplete",
+                script.display(),
+                cache_dir().join("lab.env").display()
+            ))
         })
     }
 
@@ -70,7 +82,9 @@ impl Bins {
         let env = read_env(&cache_dir().join("lab.env"))?;
         let get = |k: &str| env.get(k).filter(|v| !v.is_empty()).map(PathBuf::from);
         let bins = Bins {
-            etcd: etcd_bin_vendored_linux_amd64::etcd_bin_path().ok()?.to_owned(),
+            etcd: etcd_bin_vendored_linux_amd64::etcd_bin_path()
+                .ok()?
+                .to_owned(),
             kube_apiserver: get("FLEET_LAB_KUBE_APISERVER")?,
             kube_controller_manager: get("FLEET_LAB_KUBE_CONTROLLER_MANAGER")?,
             ocm_registration: get("FLEET_LAB_OCM_REGISTRATION")?,

@@ -34,11 +34,32 @@ fn rule(group: &str, resources: &[&str], verbs: &[&str]) -> PolicyRule {
 /// `--force-internal-endpoint-lookup`).
 pub async fn init(client: &Client, server: &str, ca_pem: &str) -> Result<(), LabError> {
     let ns: Api<Namespace> = Api::all(client.clone());
-    for name in ["open-cluster-management", "open-cluster-management-hub", "kube-public"] {
-        apply(&ns, &Namespace { metadata: meta(name, None), ..Default::default() }).await?;
+    for name in [
+        "open-cluster-management",
+        "open-cluster-management-hub",
+        "kube-public",
+    ] {
+        apply(
+            &ns,
+            &Namespace {
+                metadata: meta(name, None),
+                ..Default::default()
+            },
+        )
+        .await?;
     }
     let sa: Api<ServiceAccount> = Api::namespaced(client.clone(), "open-cluster-management");
-    apply(&sa, &ServiceAccount { metadata: meta("agent-registration-bootstrap", Some("open-cluster-management")), ..Default::default() }).await?;
+    apply(
+        &sa,
+        &ServiceAccount {
+            metadata: meta(
+                "agent-registration-bootstrap",
+                Some("open-cluster-management"),
+            ),
+            ..Default::default()
+        },
+    )
+    .await?;
 
     let roles: Api<ClusterRole> = Api::all(client.clone());
     apply(
@@ -47,9 +68,21 @@ pub async fn init(client: &Client, server: &str, ca_pem: &str) -> Result<(), Lab
             metadata: meta("open-cluster-management:bootstrap", None),
             rules: Some(vec![
                 rule("", &["configmaps"], &["get"]),
-                rule("certificates.k8s.io", &["certificatesigningrequests"], &["create", "get", "list", "watch"]),
-                rule("cluster.open-cluster-management.io", &["managedclusters"], &["get", "create", "list", "watch"]),
-                rule("cluster.open-cluster-management.io", &["managedclustersets/join"], &["create"]),
+                rule(
+                    "certificates.k8s.io",
+                    &["certificatesigningrequests"],
+                    &["create", "get", "list", "watch"],
+                ),
+                rule(
+                    "cluster.open-cluster-management.io",
+                    &["managedclusters"],
+                    &["get", "create", "list", "watch"],
+                ),
+                rule(
+                    "cluster.open-cluster-management.io",
+                    &["managedclustersets/join"],
+                    &["create"],
+                ),
             ]),
             ..Default::default()
         },
@@ -80,7 +113,10 @@ pub async fn init(client: &Client, server: &str, ca_pem: &str) -> Result<(), Lab
         &cms,
         &ConfigMap {
             metadata: meta("cluster-info", Some("kube-public")),
-            data: Some(BTreeMap::from([("kubeconfig".to_owned(), cluster_info_kubeconfig(server, ca_pem))])),
+            data: Some(BTreeMap::from([(
+                "kubeconfig".to_owned(),
+                cluster_info_kubeconfig(server, ca_pem),
+            )])),
             ..Default::default()
         },
     )

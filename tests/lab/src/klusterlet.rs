@@ -14,8 +14,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Namespace, Secret};
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::Client;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 
 use crate::process::{Proc, free_port};
 use crate::{Bins, LabError};
@@ -51,11 +51,20 @@ impl StandIn {
         let thread = std::thread::Builder::new()
             .name("klusterlet-stand-in".into())
             .spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
                 rt.block_on(supervise(program, wecs, flag));
             })
-            .map_err(|source| LabError::Io { what: "spawn stand-in thread".into(), source })?;
-        Ok(StandIn { stop, thread: Some(thread) })
+            .map_err(|source| LabError::Io {
+                what: "spawn stand-in thread".into(),
+                source,
+            })?;
+        Ok(StandIn {
+            stop,
+            thread: Some(thread),
+        })
     }
 }
 
@@ -81,7 +90,16 @@ async fn supervise(program: PathBuf, wecs: Vec<WecSpec>, stop: Arc<AtomicBool>) 
     let mut slots: BTreeMap<String, Slot> = wecs
         .into_iter()
         .map(|spec| {
-            (spec.name.clone(), Slot { spec, client: None, agent: None, bootstrap: Vec::new(), restart_after: Instant::now() })
+            (
+                spec.name.clone(),
+                Slot {
+                    spec,
+                    client: None,
+                    agent: None,
+                    bootstrap: Vec::new(),
+                    restart_after: Instant::now(),
+                },
+            )
         })
         .collect();
     while !stop.load(Ordering::SeqCst) {
@@ -103,10 +121,16 @@ async fn reconcile(program: &PathBuf, slot: &mut Slot) -> Result<(), LabError> {
     let client = slot.client.clone().expect("set above");
     let kerr = |e: kube::Error| LabError::Kube(e.to_string());
 
-    let ns = Api::<Namespace>::all(client.clone()).get_opt(AGENT_NS).await.map_err(kerr)?;
+    let ns = Api::<Namespace>::all(client.clone())
+        .get_opt(AGENT_NS)
+        .await
+        .map_err(kerr)?;
     let ns_live = ns.is_some_and(|n| n.metadata.deletion_timestamp.is_none());
     let secret = if ns_live {
-        Api::<Secret>::namespaced(client.clone(), AGENT_NS).get_opt(BOOTSTRAP_SECRET).await.map_err(kerr)?
+        Api::<Secret>::namespaced(client.clone(), AGENT_NS)
+            .get_opt(BOOTSTRAP_SECRET)
+            .await
+            .map_err(kerr)?
     } else {
         None
     };
@@ -136,11 +160,19 @@ async fn reconcile(program: &PathBuf, slot: &mut Slot) -> Result<(), LabError> {
     if let Some(mut agent) = slot.agent.take() {
         agent.stop(Duration::from_secs(5));
     }
-    let cluster_name = klusterlet_cluster_name(&client).await.unwrap_or_else(|| slot.spec.name.clone());
+    let cluster_name = klusterlet_cluster_name(&client)
+        .await
+        .unwrap_or_else(|| slot.spec.name.clone());
     let bootstrap_file = slot.spec.dir.join("bootstrap.kubeconfig");
     let hub_dir = slot.spec.dir.join("hub-kubeconfig");
-    std::fs::create_dir_all(&hub_dir).map_err(|source| LabError::Io { what: "create hub-kubeconfig dir".into(), source })?;
-    std::fs::write(&bootstrap_file, &bootstrap).map_err(|source| LabError::Io { what: "write bootstrap kubeconfig".into(), source })?;
+    std::fs::create_dir_all(&hub_dir).map_err(|source| LabError::Io {
+        what: "create hub-kubeconfig dir".into(),
+        source,
+    })?;
+    std::fs::write(&bootstrap_file, &bootstrap).map_err(|source| LabError::Io {
+        what: "write bootstrap kubeconfig".into(),
+        source,
+    })?;
     let args = vec![
         "agent".to_owned(),
         format!("--kubeconfig={}", slot.spec.kubeconfig.display()),
@@ -152,10 +184,18 @@ async fn reconcile(program: &PathBuf, slot: &mut Slot) -> Result<(), LabError> {
         format!("--bootstrap-kubeconfig={}", bootstrap_file.display()),
         format!("--hub-kubeconfig-dir={}", hub_dir.display()),
         "--workload-source-driver=kube".to_owned(),
-        format!("--workload-source-config={}", hub_dir.join("kubeconfig").display()),
+        format!(
+            "--workload-source-config={}",
+            hub_dir.join("kubeconfig").display()
+        ),
     ];
     let log = slot.spec.dir.join("klusterlet-agent.log");
-    slot.agent = Some(Proc::spawn(&format!("klusterlet-agent/{}", slot.spec.name), program, &args, &log)?);
+    slot.agent = Some(Proc::spawn(
+        &format!("klusterlet-agent/{}", slot.spec.name),
+        program,
+        &args,
+        &log,
+    )?);
     slot.bootstrap = bootstrap;
     slot.restart_after = Instant::now() + Duration::from_secs(2);
     Ok(())
@@ -166,5 +206,8 @@ async fn klusterlet_cluster_name(client: &Client) -> Option<String> {
     let gvk = GroupVersionKind::gvk("operator.open-cluster-management.io", "v1", "Klusterlet");
     let api: Api<DynamicObject> = Api::all_with(client.clone(), &ApiResource::from_gvk(&gvk));
     let k = api.get_opt("klusterlet").await.ok()??;
-    k.data.pointer("/spec/clusterName")?.as_str().map(str::to_owned)
+    k.data
+        .pointer("/spec/clusterName")?
+        .as_str()
+        .map(str::to_owned)
 }

@@ -12,8 +12,12 @@ use crate::LabError;
 
 /// A client for `context` of the kubeconfig at `path`.
 pub async fn client(path: &Path, context: &str) -> Result<Client, LabError> {
-    let kc = Kubeconfig::read_from(path).map_err(|e| LabError::Kube(format!("read {}: {e}", path.display())))?;
-    let opts = KubeConfigOptions { context: Some(context.to_owned()), ..Default::default() };
+    let kc = Kubeconfig::read_from(path)
+        .map_err(|e| LabError::Kube(format!("read {}: {e}", path.display())))?;
+    let opts = KubeConfigOptions {
+        context: Some(context.to_owned()),
+        ..Default::default()
+    };
     let mut cfg = Config::from_custom_kubeconfig(kc, &opts)
         .await
         .map_err(|e| LabError::Kube(format!("context {context}: {e}")))?;
@@ -26,7 +30,9 @@ pub async fn wait_ready(client: &Client, what: &str, timeout: Duration) -> Resul
     let deadline = Instant::now() + timeout;
     let mut last = String::new();
     while Instant::now() < deadline {
-        let req = http::Request::get("/readyz").body(Vec::new()).expect("static request");
+        let req = http::Request::get("/readyz")
+            .body(Vec::new())
+            .expect("static request");
         match client.request_text(req).await {
             Ok(body) if body.trim() == "ok" => return Ok(()),
             Ok(body) => last = body,
@@ -34,7 +40,9 @@ pub async fn wait_ready(client: &Client, what: &str, timeout: Duration) -> Resul
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    Err(LabError::Timeout(format!("{what} not ready after {timeout:?}: {last}")))
+    Err(LabError::Timeout(format!(
+        "{what} not ready after {timeout:?}: {last}"
+    )))
 }
 
 /// Applies (server-side, field manager `fleet-lab`) every CRD in the multi-document YAML
@@ -44,11 +52,16 @@ pub async fn install_crds(client: &Client, files: &[std::path::PathBuf]) -> Resu
     let pp = PatchParams::apply("fleet-lab").force();
     let mut names = Vec::new();
     for file in files {
-        let text = std::fs::read_to_string(file)
-            .map_err(|source| LabError::Io { what: format!("read {}", file.display()), source })?;
+        let text = std::fs::read_to_string(file).map_err(|source| LabError::Io {
+            what: format!("read {}", file.display()),
+            source,
+        })?;
         let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text)
             .map_err(|e| LabError::Kube(format!("parse {}: {e}", file.display())))?;
-        for doc in docs.into_iter().filter(|d| d.get("kind").and_then(|k| k.as_str()) == Some("CustomResourceDefinition")) {
+        for doc in docs
+            .into_iter()
+            .filter(|d| d.get("kind").and_then(|k| k.as_str()) == Some("CustomResourceDefinition"))
+        {
             let crd: CustomResourceDefinition = serde_json::from_value(doc)
                 .map_err(|e| LabError::Kube(format!("decode CRD in {}: {e}", file.display())))?;
             let name = crd.metadata.name.clone().unwrap_or_default();
@@ -61,7 +74,10 @@ pub async fn install_crds(client: &Client, files: &[std::path::PathBuf]) -> Resu
     let deadline = Instant::now() + Duration::from_secs(60);
     for name in names {
         loop {
-            let crd = api.get(&name).await.map_err(|e| LabError::Kube(format!("get CRD {name}: {e}")))?;
+            let crd = api
+                .get(&name)
+                .await
+                .map_err(|e| LabError::Kube(format!("get CRD {name}: {e}")))?;
             let established = crd
                 .status
                 .and_then(|s| s.conditions)
@@ -87,7 +103,16 @@ where
     K::DynamicType: Default,
 {
     let name = obj.meta().name.clone().unwrap_or_default();
-    api.patch(&name, &PatchParams::apply("fleet-lab").force(), &Patch::Apply(obj))
-        .await
-        .map_err(|e| LabError::Kube(format!("apply {} {name}: {e}", K::kind(&Default::default()))))
+    api.patch(
+        &name,
+        &PatchParams::apply("fleet-lab").force(),
+        &Patch::Apply(obj),
+    )
+    .await
+    .map_err(|e| {
+        LabError::Kube(format!(
+            "apply {} {name}: {e}",
+            K::kind(&Default::default())
+        ))
+    })
 }

@@ -35,7 +35,11 @@ use process::{Proc, free_port};
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
     #[error("{what}: {source}")]
-    Io { what: String, #[source] source: std::io::Error },
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("building the lab binaries failed: {0}")]
     Build(String),
     #[error("certificates: {0}")]
@@ -45,7 +49,12 @@ pub enum LabError {
     #[error("timed out: {0}")]
     Timeout(String),
     #[error("{component} exited during start-up ({status}); last log lines of {log}:\n{tail}")]
-    Crashed { component: String, status: String, log: String, tail: String },
+    Crashed {
+        component: String,
+        status: String,
+        log: String,
+        tail: String,
+    },
 }
 
 /// What to start.
@@ -61,7 +70,11 @@ pub struct LabOptions {
 
 impl Default for LabOptions {
     fn default() -> Self {
-        LabOptions { wecs: 2, dir: None, verbose: false }
+        LabOptions {
+            wecs: 2,
+            dir: None,
+            verbose: false,
+        }
     }
 }
 
@@ -102,7 +115,10 @@ pub struct Lab {
 
 impl std::fmt::Debug for Lab {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Lab").field("root", &self.root).field("planes", &self.planes.keys()).finish()
+        f.debug_struct("Lab")
+            .field("root", &self.root)
+            .field("planes", &self.planes.keys())
+            .finish()
     }
 }
 
@@ -110,7 +126,11 @@ pub(crate) fn b64(bytes: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -145,7 +165,10 @@ impl Lab {
                 (d.clone(), None)
             }
             None => {
-                let t = tempfile::Builder::new().prefix("fleet-lab-").tempdir().map_err(io("create temp dir"))?;
+                let t = tempfile::Builder::new()
+                    .prefix("fleet-lab-")
+                    .tempdir()
+                    .map_err(io("create temp dir"))?;
                 (t.path().to_owned(), Some(t))
             }
         };
@@ -164,14 +187,20 @@ impl Lab {
         say("starting etcd");
         let etcd_url = lab.start_etcd(&bins).await?;
 
-        let mut names = vec![("its1".to_owned(), Role::Its), ("wds1".to_owned(), Role::Wds)];
+        let mut names = vec![
+            ("its1".to_owned(), Role::Its),
+            ("wds1".to_owned(), Role::Wds),
+        ];
         names.extend((1..=opts.wecs).map(|i| (format!("cluster{i}"), Role::Wec)));
         for (name, role) in &names {
             let plane = lab.start_apiserver(&bins, &pki, name, *role, &etcd_url)?;
             lab.planes.insert(name.clone(), plane);
         }
         lab.write_kubeconfig(&pki)?;
-        say(&format!("started {} kube-apiservers; waiting for /readyz", names.len()));
+        say(&format!(
+            "started {} kube-apiservers; waiting for /readyz",
+            names.len()
+        ));
         for (name, _) in &names {
             let client = lab.client(name).await?;
             let deadline = Instant::now() + Duration::from_secs(180);
@@ -208,7 +237,11 @@ impl Lab {
                 let c = lab.client(name).await?;
                 kube_util::install_crds(&c, &bins.ocm_spoke_crds()).await?;
                 let p = &lab.planes[name];
-                wec_specs.push(klusterlet::WecSpec { name: name.clone(), kubeconfig: p.kubeconfig.clone(), dir: p.dir.clone() });
+                wec_specs.push(klusterlet::WecSpec {
+                    name: name.clone(),
+                    kubeconfig: p.kubeconfig.clone(),
+                    dir: p.dir.clone(),
+                });
             }
         }
         say("CRDs established; starting OCM hub registration controller");
@@ -217,7 +250,11 @@ impl Lab {
         // The hub controller is ready once it has created the default ManagedClusterSets.
         lab.wait_hub_controller(&its).await?;
         lab.started_in = t0.elapsed();
-        say(&format!("lab ready in {:.1}s; kubeconfig {}", lab.started_in.as_secs_f64(), lab.kubeconfig.display()));
+        say(&format!(
+            "lab ready in {:.1}s; kubeconfig {}",
+            lab.started_in.as_secs_f64(),
+            lab.kubeconfig.display()
+        ));
         Ok(lab)
     }
 
@@ -243,7 +280,11 @@ impl Lab {
 
     /// Names of the WEC contexts, in order.
     pub fn wecs(&self) -> Vec<String> {
-        self.planes.values().filter(|p| p.role == Role::Wec).map(|p| p.name.clone()).collect()
+        self.planes
+            .values()
+            .filter(|p| p.role == Role::Wec)
+            .map(|p| p.name.clone())
+            .collect()
     }
 
     /// An admin client for a context of the lab.
@@ -307,7 +348,12 @@ impl Lab {
                 break;
             }
             if let Some(status) = proc.exited() {
-                return Err(LabError::Crashed { component: "etcd".into(), status: status.to_string(), log: proc.log().display().to_string(), tail: proc.log_tail(20) });
+                return Err(LabError::Crashed {
+                    component: "etcd".into(),
+                    status: status.to_string(),
+                    log: proc.log().display().to_string(),
+                    tail: proc.log_tail(20),
+                });
             }
             if Instant::now() > deadline {
                 return Err(LabError::Timeout("etcd /health".into()));
@@ -318,7 +364,14 @@ impl Lab {
         Ok(client_url)
     }
 
-    fn start_apiserver(&mut self, bins: &Bins, pki: &Pki, name: &str, role: Role, etcd: &str) -> Result<ControlPlane, LabError> {
+    fn start_apiserver(
+        &mut self,
+        bins: &Bins,
+        pki: &Pki,
+        name: &str,
+        role: Role,
+        etcd: &str,
+    ) -> Result<ControlPlane, LabError> {
         let dir = self.root.join(name);
         std::fs::create_dir_all(&dir).map_err(io(format!("create {}", dir.display())))?;
         let port = free_port()?;
@@ -335,7 +388,7 @@ impl Lab {
             "--authorization-mode=RBAC".to_owned(),
             format!("--service-account-issuer=https://{name}.lab.invalid"),
             format!("--service-account-signing-key-file={}", p(&pki.sa_key)),
-            format!("--service-account-key-file={}", p(&pki.sa_key)),
+            format!("--service-account-key-file={}", p(&pki.sa_pub)),
             "--service-cluster-ip-range=10.96.0.0/16".to_owned(),
             format!("--etcd-servers={etcd}"),
             format!("--etcd-prefix=/{name}/registry"),
@@ -344,12 +397,28 @@ impl Lab {
             "--profiling=false".to_owned(),
             "--v=1".to_owned(),
         ];
-        let proc = Proc::spawn(&format!("kube-apiserver/{name}"), &bins.kube_apiserver, &args, &dir.join("kube-apiserver.log"))?;
+        let proc = Proc::spawn(
+            &format!("kube-apiserver/{name}"),
+            &bins.kube_apiserver,
+            &args,
+            &dir.join("kube-apiserver.log"),
+        )?;
         self.apiservers.insert(name.to_owned(), proc);
-        Ok(ControlPlane { name: name.to_owned(), role, server: format!("https://127.0.0.1:{port}"), kubeconfig: dir.join("admin.kubeconfig"), dir })
+        Ok(ControlPlane {
+            name: name.to_owned(),
+            role,
+            server: format!("https://127.0.0.1:{port}"),
+            kubeconfig: dir.join("admin.kubeconfig"),
+            dir,
+        })
     }
 
-    fn start_controller_manager(&mut self, bins: &Bins, pki: &Pki, name: &str) -> Result<(), LabError> {
+    fn start_controller_manager(
+        &mut self,
+        bins: &Bins,
+        pki: &Pki,
+        name: &str,
+    ) -> Result<(), LabError> {
         let plane = &self.planes[name];
         let p = |path: &Path| path.display().to_string();
         let controllers = [
@@ -375,7 +444,12 @@ impl Lab {
             "--v=1".to_owned(),
         ];
         let log = plane.dir.join("kube-controller-manager.log");
-        let proc = Proc::spawn(&format!("kube-controller-manager/{name}"), &bins.kube_controller_manager, &args, &log)?;
+        let proc = Proc::spawn(
+            &format!("kube-controller-manager/{name}"),
+            &bins.kube_controller_manager,
+            &args,
+            &log,
+        )?;
         self.others.push(proc);
         Ok(())
     }
@@ -390,14 +464,23 @@ impl Lab {
             format!("--listen=127.0.0.1:{}", free_port()?),
         ];
         let log = plane.dir.join("ocm-registration-controller.log");
-        let proc = Proc::spawn("ocm-registration-controller/its1", &bins.ocm_registration, &args, &log)?;
+        let proc = Proc::spawn(
+            "ocm-registration-controller/its1",
+            &bins.ocm_registration,
+            &args,
+            &log,
+        )?;
         self.others.push(proc);
         Ok(())
     }
 
     async fn wait_hub_controller(&mut self, its: &Client) -> Result<(), LabError> {
         use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
-        let gvk = GroupVersionKind::gvk("cluster.open-cluster-management.io", "v1beta2", "ManagedClusterSet");
+        let gvk = GroupVersionKind::gvk(
+            "cluster.open-cluster-management.io",
+            "v1beta2",
+            "ManagedClusterSet",
+        );
         let api: Api<DynamicObject> = Api::all_with(its.clone(), &ApiResource::from_gvk(&gvk));
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
@@ -406,7 +489,9 @@ impl Lab {
             }
             self.check_alive()?;
             if Instant::now() > deadline {
-                return Err(LabError::Timeout("OCM hub controller did not create ManagedClusterSet default".into()));
+                return Err(LabError::Timeout(
+                    "OCM hub controller did not create ManagedClusterSet default".into(),
+                ));
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
@@ -434,7 +519,8 @@ impl Lab {
             })
         };
         let write = |path: &Path, v: serde_json::Value| {
-            std::fs::write(path, serde_json::to_string_pretty(&v).expect("json")).map_err(io(format!("write {}", path.display())))
+            std::fs::write(path, serde_json::to_string_pretty(&v).expect("json"))
+                .map_err(io(format!("write {}", path.display())))
         };
         let all: Vec<&ControlPlane> = self.planes.values().collect();
         write(&self.kubeconfig, doc(&all))?;
@@ -468,7 +554,9 @@ impl Drop for Lab {
 /// `GET path` over plain HTTP on loopback answers 200.
 async fn http_ok(port: u16, path: &str) -> bool {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else { return false };
+    let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+        return false;
+    };
     let req = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
     if s.write_all(req.as_bytes()).await.is_err() {
         return false;

@@ -35,9 +35,16 @@ fn main() -> ExitCode {
     let Some(dir) = dir else { return usage() };
     // Children are bound to this (main) thread's lifetime: a current-thread runtime keeps
     // every spawn on it.
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async move {
-        let opts = LabOptions { wecs, dir: Some(dir.clone()), verbose: true };
+        let opts = LabOptions {
+            wecs,
+            dir: Some(dir.clone()),
+            verbose: true,
+        };
         let lab = match Lab::start(opts).await {
             Ok(lab) => lab,
             Err(e) => {
@@ -46,10 +53,18 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let pids: String = lab.pids().iter().map(|(n, p)| format!("{n} {p}\n")).collect();
+        let pids: String = lab
+            .pids()
+            .iter()
+            .map(|(n, p)| format!("{n} {p}\n"))
+            .collect();
         let _ = std::fs::write(dir.join("pids"), pids);
-        let _ = std::fs::write(dir.join("ready"), format!("{}\n", lab.kubeconfig().display()));
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal");
+        let _ = std::fs::write(
+            dir.join("ready"),
+            format!("{}\n", lab.kubeconfig().display()),
+        );
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("signal");
         tokio::select! {
             _ = term.recv() => {}
             _ = tokio::signal::ctrl_c() => {}

@@ -22,11 +22,24 @@ impl Proc {
     ///
     /// The child gets `PR_SET_PDEATHSIG = SIGKILL`, so it cannot outlive the thread that
     /// spawned it even if this process is killed; spawn from a long-lived thread.
-    pub fn spawn(name: &str, program: &Path, args: &[String], log: &Path) -> Result<Proc, LabError> {
-        let out = File::options().create(true).append(true).open(log).map_err(|source| {
-            LabError::Io { what: format!("open log {}", log.display()), source }
+    pub fn spawn(
+        name: &str,
+        program: &Path,
+        args: &[String],
+        log: &Path,
+    ) -> Result<Proc, LabError> {
+        let out = File::options()
+            .create(true)
+            .append(true)
+            .open(log)
+            .map_err(|source| LabError::Io {
+                what: format!("open log {}", log.display()),
+                source,
+            })?;
+        let err = out.try_clone().map_err(|source| LabError::Io {
+            what: "dup log".into(),
+            source,
         })?;
-        let err = out.try_clone().map_err(|source| LabError::Io { what: "dup log".into(), source })?;
         let mut cmd = Command::new(program);
         cmd.args(args).stdin(Stdio::null()).stdout(out).stderr(err);
         // SAFETY: only async-signal-safe calls between fork and exec.
@@ -42,7 +55,11 @@ impl Proc {
             what: format!("start {name} ({})", program.display()),
             source,
         })?;
-        Ok(Proc { name: name.to_owned(), child: Some(child), log: log.to_owned() })
+        Ok(Proc {
+            name: name.to_owned(),
+            child: Some(child),
+            log: log.to_owned(),
+        })
     }
 
     /// The process id, while it runs.
@@ -62,7 +79,9 @@ impl Proc {
 
     /// `Some(status)` once the process has exited.
     pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
     }
 
     /// Last `n` lines of the log, for error messages.
@@ -72,7 +91,9 @@ impl Proc {
 
     /// SIGTERM, wait up to `grace`, then SIGKILL; idempotent.
     pub fn stop(&mut self, grace: Duration) {
-        let Some(mut child) = self.child.take() else { return };
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
         if child.try_wait().ok().flatten().is_some() {
             return;
         }
@@ -105,9 +126,14 @@ pub fn tail(path: &Path, n: usize) -> String {
 
 /// A free TCP port on 127.0.0.1 (bind to port 0, read it, release it).
 pub fn free_port() -> Result<u16, LabError> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")
-        .map_err(|source| LabError::Io { what: "bind 127.0.0.1:0".into(), source })?;
+    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|source| LabError::Io {
+        what: "bind 127.0.0.1:0".into(),
+        source,
+    })?;
     l.local_addr()
         .map(|a| a.port())
-        .map_err(|source| LabError::Io { what: "read local port".into(), source })
+        .map_err(|source| LabError::Io {
+            what: "read local port".into(),
+            source,
+        })
 }
