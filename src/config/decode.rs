@@ -102,6 +102,12 @@ fn remove_deepest(table: &mut DeTable<'_>, span: &Range<usize>, path: &mut Vec<S
     let mut hit = None;
     for (key, value) in table.iter_mut() {
         path.push(key.get_ref().to_string());
+        // A header table's span covers its whole `[a.b]` header, so a key is matched before
+        // looking inside its value.
+        if covers(&key.span(), span) {
+            hit = Some(key.get_ref().to_string());
+            break;
+        }
         let deeper = match value.get_mut() {
             DeValue::Table(inner) => remove_deepest(inner, span, path),
             DeValue::Array(items) => items.iter_mut().enumerate().any(|(i, item)| {
@@ -120,7 +126,7 @@ fn remove_deepest(table: &mut DeTable<'_>, span: &Range<usize>, path: &mut Vec<S
         if deeper {
             return true;
         }
-        if covers(&key.span(), span) || covers(&value.span(), span) {
+        if covers(&value.span(), span) {
             hit = Some(key.get_ref().to_string());
             break;
         }
@@ -150,7 +156,7 @@ fn shape_problem(
 
     if message.starts_with("unknown field") {
         let expected = &ticked[1.min(ticked.len())..];
-        let problem = Problem::new(Code::UnknownKey, format!("unknown key `{key}` in {table}"));
+        let problem = Problem::new(Code::UnknownKey, format!("unknown key `{key}` {}", if path.len() == 1 { "at the top level".to_owned() } else { format!("in {table}") }));
         return match closest(key, expected) {
             Some(best) => (
                 problem

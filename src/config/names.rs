@@ -182,7 +182,8 @@ pub fn is_go_keyword(s: &str) -> bool {
 }
 
 /// The DNS-1123 label closest to `s`: lowercased, other characters turned into `-`,
-/// trimmed and cut to 63 characters. `None` if nothing usable is left.
+/// trimmed and cut to 63 characters. `None` if nothing usable is left, or if `s` only breaks
+/// the length limit (shortening a name is the user's call).
 pub fn suggest_dns1123_label(s: &str) -> Option<String> {
     let mapped: String = s
         .chars()
@@ -191,6 +192,10 @@ pub fn suggest_dns1123_label(s: &str) -> Option<String> {
             if is_lower_alnum(c) { c } else { '-' }
         })
         .collect();
+    if mapped == mapped.trim_matches('-') && mapped == s {
+        // Only too long: cutting it would change its meaning; let the user choose.
+        return None;
+    }
     let mut out = mapped.trim_matches('-').to_owned();
     out.truncate(LABEL_MAX);
     let out = out.trim_end_matches('-').to_owned();

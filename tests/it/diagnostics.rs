@@ -154,7 +154,7 @@ case!(
 case!(
     label_value_too_long,
     "fleet::config::invalid_label_value",
-    "[its]\ncontext = \"its1\"\n\n[wec.cluster1]\nlabels = { description = \"the first cluster in the east coast datacenter, rack 4, row 2\" }\n"
+    "[its]\ncontext = \"its1\"\n\n[wec.cluster1]\nlabels = { description = \"the-first-cluster-in-the-east-coast-datacenter-rack-4-row-2-aisle-7\" }\n"
 );
 case!(
     label_owned_by_ocm,
