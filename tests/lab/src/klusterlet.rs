@@ -20,6 +20,9 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use crate::process::{Proc, free_port};
 use crate::{Bins, LabError};
 
+/// Names of the WECs whose agent process is running, shared with the supervising thread.
+pub type Running = Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>;
+
 const AGENT_NS: &str = "open-cluster-management-agent";
 const BOOTSTRAP_SECRET: &str = "bootstrap-hub-kubeconfig";
 
@@ -38,6 +41,7 @@ pub struct WecSpec {
 #[derive(Debug)]
 pub struct StandIn {
     stop: Arc<AtomicBool>,
+    running: Running,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -48,6 +52,8 @@ impl StandIn {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let program = bins.ocm_registration_operator.clone();
+        let running: Running = Arc::default();
+        let shared = running.clone();
         let thread = std::thread::Builder::new()
             .name("klusterlet-stand-in".into())
             .spawn(move || {
@@ -55,7 +61,7 @@ impl StandIn {
                     .enable_all()
                     .build()
                     .expect("runtime");
-                rt.block_on(supervise(program, wecs, flag));
+                rt.block_on(supervise(program, wecs, flag, shared));
             })
             .map_err(|source| LabError::Io {
                 what: "spawn stand-in thread".into(),
@@ -63,8 +69,14 @@ impl StandIn {
             })?;
         Ok(StandIn {
             stop,
+            running,
             thread: Some(thread),
         })
+    }
+
+    /// Whether the agent of WEC `name` is running now.
+    pub fn agent_running(&self, name: &str) -> bool {
+        self.running.lock().expect("lock").contains(name)
     }
 }
 
@@ -86,7 +98,7 @@ struct Slot {
     restart_after: Instant,
 }
 
-async fn supervise(program: PathBuf, wecs: Vec<WecSpec>, stop: Arc<AtomicBool>) {
+async fn supervise(program: PathBuf, wecs: Vec<WecSpec>, stop: Arc<AtomicBool>, running: Running) {
     let mut slots: BTreeMap<String, Slot> = wecs
         .into_iter()
         .map(|spec| {
@@ -107,6 +119,13 @@ async fn supervise(program: PathBuf, wecs: Vec<WecSpec>, stop: Arc<AtomicBool>) 
             if let Err(e) = reconcile(&program, slot).await {
                 // Unreachable WEC (e.g. its apiserver stopped on purpose): keep the agent as is.
                 let _ = std::fs::write(slot.spec.dir.join("stand-in.err"), e.to_string());
+            }
+            let alive = slot.agent.as_mut().is_some_and(|a| a.exited().is_none());
+            let mut set = running.lock().expect("lock");
+            if alive {
+                set.insert(slot.spec.name.clone());
+            } else {
+                set.remove(&slot.spec.name);
             }
         }
         tokio::time::sleep(Duration::from_millis(500)).await;

@@ -15,6 +15,7 @@
 //! Start a lab from a long-lived thread (a test's main thread, a `current_thread` runtime).
 
 pub mod bins;
+pub mod fixtures;
 pub mod hub;
 pub mod klusterlet;
 pub mod kube_util;
@@ -106,7 +107,7 @@ pub struct Lab {
     kubeconfig: PathBuf,
     planes: BTreeMap<String, ControlPlane>,
     /// Apiserver processes by plane name, so tests can take one down.
-    apiservers: BTreeMap<String, Proc>,
+    apiservers: std::sync::Mutex<BTreeMap<String, Proc>>,
     /// Everything else, stopped in reverse start order.
     others: Vec<Proc>,
     stand_in: Option<klusterlet::StandIn>,
@@ -178,7 +179,7 @@ impl Lab {
             root,
             _tmp: tmp,
             planes: BTreeMap::new(),
-            apiservers: BTreeMap::new(),
+            apiservers: std::sync::Mutex::new(BTreeMap::new()),
             others: Vec::new(),
             stand_in: None,
             started_in: Duration::ZERO,
@@ -292,9 +293,17 @@ impl Lab {
         kube_util::client(&self.kubeconfig, context).await
     }
 
+    /// Whether the klusterlet stand-in runs an OCM agent for WEC `name`.
+    pub fn agent_running(&self, name: &str) -> bool {
+        self.stand_in
+            .as_ref()
+            .is_some_and(|s| s.agent_running(name))
+    }
+
     /// PIDs of every running process, by component (for RSS measurements).
     pub fn pids(&self) -> Vec<(String, u32)> {
-        self.apiservers
+        let apiservers = self.apiservers.lock().expect("lock");
+        apiservers
             .values()
             .chain(self.others.iter())
             .filter_map(|p| p.pid().map(|pid| (p.name().to_owned(), pid)))
@@ -303,15 +312,16 @@ impl Lab {
 
     /// Stops the kube-apiserver of `name` (the cluster becomes unreachable). For tests of
     /// partial failure.
-    pub fn stop_apiserver(&mut self, name: &str) {
-        if let Some(p) = self.apiservers.get_mut(name) {
+    pub fn stop_apiserver(&self, name: &str) {
+        if let Some(p) = self.apiservers.lock().expect("lock").get_mut(name) {
             p.stop(Duration::from_secs(5));
         }
     }
 
     /// Fails with the log tail of any lab process that has exited.
     pub fn check_alive(&mut self) -> Result<(), LabError> {
-        for p in self.apiservers.values_mut().chain(self.others.iter_mut()) {
+        let apiservers = self.apiservers.get_mut().expect("lock");
+        for p in apiservers.values_mut().chain(self.others.iter_mut()) {
             if let Some(status) = p.exited() {
                 return Err(LabError::Crashed {
                     component: p.name().to_owned(),
@@ -403,7 +413,10 @@ impl Lab {
             &args,
             &dir.join("kube-apiserver.log"),
         )?;
-        self.apiservers.insert(name.to_owned(), proc);
+        self.apiservers
+            .get_mut()
+            .expect("lock")
+            .insert(name.to_owned(), proc);
         Ok(ControlPlane {
             name: name.to_owned(),
             role,
@@ -538,13 +551,13 @@ impl Drop for Lab {
         let grace = Duration::from_secs(5);
         while let Some(mut p) = self.others.pop() {
             if p.name() == "etcd" {
-                for a in self.apiservers.values_mut() {
+                for a in self.apiservers.get_mut().expect("lock").values_mut() {
                     a.stop(grace);
                 }
             }
             p.stop(grace);
         }
-        for a in self.apiservers.values_mut() {
+        for a in self.apiservers.get_mut().expect("lock").values_mut() {
             a.stop(grace);
         }
         // `_tmp` (when the lab chose the directory) removes the files after this.
