@@ -1,0 +1,275 @@
+//! Field-level views of objects: the fields fleet compares ([`flatten`]), who owns each field
+//! according to `metadata.managedFields` ([`owners`]), and what fleet applied last.
+//!
+//! Paths are coarse on purpose: one per label, annotation and ConfigMap key, and one per
+//! other top-level field (`rules`, `roleRef`, `subjects`, `spec`), matching how server-side
+//! apply tracks ownership of these kinds.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::desired::LAST_APPLIED;
+
+/// A field of an object, e.g. `["metadata", "labels", "region"]` or `["rules"]`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FieldPath(pub Vec<String>);
+
+impl FieldPath {
+    fn of(parts: &[&str]) -> Self {
+        FieldPath(parts.iter().map(|s| (*s).to_owned()).collect())
+    }
+
+    /// Whether this is the path of an immutable field (a binding's `roleRef`).
+    pub fn is_immutable(&self) -> bool {
+        self.0.len() == 1 && self.0[0] == "roleRef"
+    }
+}
+
+impl fmt::Display for FieldPath {
+    /// `labels.region`, `labels["app.kubernetes.io/name"]`, `data.maxPods`, `rules`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: &[String] = match self.0.first().map(String::as_str) {
+            Some("metadata") => &self.0[1..],
+            _ => &self.0,
+        };
+        for (i, p) in parts.iter().enumerate() {
+            let simple = p
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            match (i, simple) {
+                (0, _) => f.write_str(p)?,
+                (_, true) => write!(f, ".{p}")?,
+                (_, false) => write!(f, "[{p:?}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for FieldPath {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Maps whose entries are separate fields.
+const KEYED_MAPS: [&str; 2] = ["data", "binaryData"];
+
+/// The comparable fields of an object (server-managed metadata and status excluded, as is
+/// fleet's own bookkeeping annotation).
+pub fn flatten(obj: &Value) -> BTreeMap<FieldPath, Value> {
+    let mut out = BTreeMap::new();
+    let Some(map) = obj.as_object() else {
+        return out;
+    };
+    for (k, v) in map {
+        match k.as_str() {
+            "apiVersion" | "kind" | "status" => {}
+            "metadata" => {
+                for sub in ["labels", "annotations"] {
+                    for (lk, lv) in v.get(sub).and_then(Value::as_object).into_iter().flatten() {
+                        if sub == "annotations" && lk == LAST_APPLIED {
+                            continue;
+                        }
+                        out.insert(FieldPath::of(&["metadata", sub, lk]), lv.clone());
+                    }
+                }
+            }
+            k if KEYED_MAPS.contains(&k) => {
+                for (dk, dv) in v.as_object().into_iter().flatten() {
+                    out.insert(FieldPath::of(&[k, dk]), dv.clone());
+                }
+            }
+            _ => {
+                out.insert(FieldPath::of(&[k]), v.clone());
+            }
+        }
+    }
+    out
+}
+
+/// One manager's claim on a field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub manager: String,
+    /// `Apply` (server-side apply) or `Update` (create/update/patch, e.g. `kubectl label`).
+    pub operation: String,
+    /// RFC 3339 time of the manager's last write, when known.
+    pub time: Option<String>,
+}
+
+/// Owners of each field, from `metadata.managedFields` (status subresource ignored).
+pub fn owners(obj: &Value) -> BTreeMap<FieldPath, Vec<Owner>> {
+    let mut out: BTreeMap<FieldPath, Vec<Owner>> = BTreeMap::new();
+    let entries = obj
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array);
+    for e in entries.into_iter().flatten() {
+        if e.get("subresource")
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.is_empty())
+        {
+            continue;
+        }
+        let owner = Owner {
+            manager: e
+                .get("manager")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            operation: e
+                .get("operation")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            time: e.get("time").and_then(Value::as_str).map(str::to_owned),
+        };
+        let Some(trie) = e.get("fieldsV1").and_then(Value::as_object) else {
+            continue;
+        };
+        for (k, v) in trie {
+            let Some(k) = k.strip_prefix("f:") else {
+                continue;
+            };
+            match k {
+                "metadata" => {
+                    for sub in ["labels", "annotations"] {
+                        let keys = v.get(format!("f:{sub}")).and_then(Value::as_object);
+                        for lk in keys
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|(lk, _)| lk.strip_prefix("f:"))
+                        {
+                            out.entry(FieldPath::of(&["metadata", sub, lk]))
+                                .or_default()
+                                .push(owner.clone());
+                        }
+                    }
+                }
+                k if KEYED_MAPS.contains(&k) => {
+                    for dk in v
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|(dk, _)| dk.strip_prefix("f:"))
+                    {
+                        out.entry(FieldPath::of(&[k, dk]))
+                            .or_default()
+                            .push(owner.clone());
+                    }
+                }
+                "status" => {}
+                k => out
+                    .entry(FieldPath::of(&[k]))
+                    .or_default()
+                    .push(owner.clone()),
+            }
+        }
+    }
+    out
+}
+
+/// The newest `Update` writer that is not fleet: the likely author of an out-of-band change
+/// when the field itself no longer says who (it was deleted).
+pub fn last_foreign_writer(obj: &Value, fleet: &str) -> Option<String> {
+    let entries = obj
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)?;
+    entries
+        .iter()
+        .filter(|e| e.get("manager").and_then(Value::as_str) != Some(fleet))
+        .filter(|e| e.get("operation").and_then(Value::as_str) == Some("Update"))
+        .filter(|e| e.get("subresource").is_none_or(|s| s.as_str() == Some("")))
+        .max_by_key(|e| {
+            e.get("time")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .and_then(|e| e.get("manager").and_then(Value::as_str).map(str::to_owned))
+}
+
+/// What fleet recorded in [`LAST_APPLIED`] on an object.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LastApplied {
+    /// The body fleet applied (its fields, as [`flatten`] sees them after re-parsing).
+    #[serde(default)]
+    pub applied: Value,
+    /// On ManagedClusters: the WEC's other objects fleet applied (`location|kind|ns|name`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<String>,
+}
+
+impl LastApplied {
+    /// Reads the annotation of a live object; `None` when absent or unreadable.
+    pub fn of(obj: &Value) -> Option<LastApplied> {
+        let text = obj
+            .pointer("/metadata/annotations")?
+            .get(LAST_APPLIED)?
+            .as_str()?;
+        serde_json::from_str(text).ok()
+    }
+
+    /// The applied fields, flattened.
+    pub fn fields(&self) -> BTreeMap<FieldPath, Value> {
+        flatten(&self.applied)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn flatten_splits_labels_and_data_keeps_other_fields_whole() {
+        let obj = json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "labels": {"a": "1"}, "annotations": {LAST_APPLIED: "{}", "n": "x"}, "uid": "u"},
+            "data": {"k": "v"}, "rules": [1], "status": {"x": 1}
+        });
+        let f = flatten(&obj);
+        let keys: Vec<String> = f.keys().map(ToString::to_string).collect();
+        assert_eq!(keys, ["data.k", "annotations.n", "labels.a", "rules"]);
+    }
+
+    #[test]
+    fn owners_reads_field_trie_and_skips_status() {
+        let obj = json!({"metadata": {"managedFields": [
+            {"manager": "fleet", "operation": "Apply", "fieldsV1": {"f:metadata": {"f:labels": {"f:region": {}}}, "f:roleRef": {"f:name": {}}}},
+            {"manager": "kubectl-label", "operation": "Update", "time": "2026-01-01T00:00:00Z", "fieldsV1": {"f:metadata": {"f:labels": {"f:team": {}}}}},
+            {"manager": "agent", "operation": "Update", "subresource": "status", "fieldsV1": {"f:status": {}}}
+        ]}});
+        let o = owners(&obj);
+        assert_eq!(
+            o[&FieldPath::of(&["metadata", "labels", "region"])][0].manager,
+            "fleet"
+        );
+        assert_eq!(o[&FieldPath::of(&["roleRef"])][0].operation, "Apply");
+        assert_eq!(
+            o[&FieldPath::of(&["metadata", "labels", "team"])][0].manager,
+            "kubectl-label"
+        );
+        assert_eq!(o.len(), 3);
+        assert_eq!(
+            last_foreign_writer(&obj, "fleet").as_deref(),
+            Some("kubectl-label")
+        );
+    }
+
+    #[test]
+    fn paths_display_like_kubectl_keys() {
+        assert_eq!(
+            FieldPath::of(&["metadata", "labels", "app.kubernetes.io/name"]).to_string(),
+            r#"labels["app.kubernetes.io/name"]"#
+        );
+        assert_eq!(
+            FieldPath::of(&["data", "maxPods"]).to_string(),
+            "data.maxPods"
+        );
+        assert_eq!(FieldPath::of(&["roleRef"]).to_string(), "roleRef");
+    }
+}

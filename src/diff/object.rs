@@ -1,0 +1,157 @@
+//! Names for the objects fleet manages: where they live ([`Location`]), what they are
+//! ([`Kind`]) and which one ([`ObjectRef`]).
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// The control plane an object lives on.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "type", content = "name", rename_all = "lowercase")]
+pub enum Location {
+    /// The ITS (OCM hub).
+    Its,
+    /// The WDS.
+    Wds,
+    /// A WEC, by its ManagedCluster name.
+    Wec(String),
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Its => f.write_str("its"),
+            Location::Wds => f.write_str("wds"),
+            Location::Wec(n) => write!(f, "wec/{n}"),
+        }
+    }
+}
+
+/// The kinds fleet reads and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Kind {
+    Namespace,
+    ConfigMap,
+    ManagedCluster,
+    ClusterRole,
+    ClusterRoleBinding,
+    Role,
+    RoleBinding,
+    BindingPolicy,
+}
+
+impl Kind {
+    /// `apiVersion` of the kind.
+    pub fn api_version(self) -> &'static str {
+        match self {
+            Kind::Namespace | Kind::ConfigMap => "v1",
+            Kind::ManagedCluster => "cluster.open-cluster-management.io/v1",
+            Kind::ClusterRole | Kind::ClusterRoleBinding | Kind::Role | Kind::RoleBinding => {
+                "rbac.authorization.k8s.io/v1"
+            }
+            Kind::BindingPolicy => "control.kubestellar.io/v1alpha1",
+        }
+    }
+
+    /// The API group (empty for core).
+    pub fn group(self) -> &'static str {
+        self.api_version().rsplit_once('/').map_or("", |(g, _)| g)
+    }
+
+    /// The version part of `apiVersion`.
+    pub fn version(self) -> &'static str {
+        self.api_version()
+            .rsplit_once('/')
+            .map_or(self.api_version(), |(_, v)| v)
+    }
+
+    /// Lower-case plural resource name.
+    pub fn plural(self) -> &'static str {
+        match self {
+            Kind::Namespace => "namespaces",
+            Kind::ConfigMap => "configmaps",
+            Kind::ManagedCluster => "managedclusters",
+            Kind::ClusterRole => "clusterroles",
+            Kind::ClusterRoleBinding => "clusterrolebindings",
+            Kind::Role => "roles",
+            Kind::RoleBinding => "rolebindings",
+            Kind::BindingPolicy => "bindingpolicies",
+        }
+    }
+
+    /// Whether objects of this kind live in a namespace.
+    pub fn namespaced(self) -> bool {
+        matches!(self, Kind::ConfigMap | Kind::Role | Kind::RoleBinding)
+    }
+
+    /// The `kind` string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Namespace => "Namespace",
+            Kind::ConfigMap => "ConfigMap",
+            Kind::ManagedCluster => "ManagedCluster",
+            Kind::ClusterRole => "ClusterRole",
+            Kind::ClusterRoleBinding => "ClusterRoleBinding",
+            Kind::Role => "Role",
+            Kind::RoleBinding => "RoleBinding",
+            Kind::BindingPolicy => "BindingPolicy",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One object: where, what, which.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ObjectRef {
+    pub location: Location,
+    pub kind: Kind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ObjectRef {
+    /// A cluster-scoped object.
+    pub fn cluster(location: Location, kind: Kind, name: impl Into<String>) -> Self {
+        ObjectRef {
+            location,
+            kind,
+            namespace: None,
+            name: name.into(),
+        }
+    }
+
+    /// A namespaced object.
+    pub fn namespaced(
+        location: Location,
+        kind: Kind,
+        ns: impl Into<String>,
+        name: impl Into<String>,
+    ) -> Self {
+        ObjectRef {
+            location,
+            kind,
+            namespace: Some(ns.into()),
+            name: name.into(),
+        }
+    }
+
+    /// `Kind ns/name` or `Kind name`, as shown in plans.
+    pub fn display_name(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{} {ns}/{}", self.kind, self.name),
+            None => format!("{} {}", self.kind, self.name),
+        }
+    }
+}
+
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, self.display_name())
+    }
+}

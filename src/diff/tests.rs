@@ -1,0 +1,436 @@
+//! Diff semantics on hand-made observed snapshots.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::config;
+
+fn fleet(toml: &str) -> DesiredFleet {
+    config::from_str(Path::new("fleet.toml"), toml)
+        .expect("valid fleet.toml")
+        .fleet
+}
+
+const BASE: &str = r#"
+[its]
+context = "its1"
+[wds]
+context = "wds1"
+[rbac.aw]
+mode = "downsync"
+[[rbac.aw.rules]]
+api_groups = ["workload.codeflare.dev"]
+resources = ["appwrappers"]
+verbs = ["get", "list"]
+[rbac.direct]
+mode = "direct"
+[[rbac.direct.rules]]
+api_groups = ["apps"]
+resources = ["deployments"]
+verbs = ["get"]
+"#;
+
+fn entry(manager: &str, op: &str, fields: Value) -> Value {
+    json!({"manager": manager, "operation": op, "time": "2026-11-21T10:00:00Z", "fieldsV1": fields})
+}
+
+fn label_fields(keys: &[&str]) -> Value {
+    let labels: serde_json::Map<String, Value> =
+        keys.iter().map(|k| (format!("f:{k}"), json!({}))).collect();
+    json!({"f:metadata": {"f:labels": labels}})
+}
+
+fn managed_cluster(name: &str, labels: Value, managed: Vec<Value>, last: Option<Value>) -> Value {
+    let mut mc = json!({
+        "apiVersion": "cluster.open-cluster-management.io/v1", "kind": "ManagedCluster",
+        "metadata": {"name": name, "uid": format!("uid-{name}"), "resourceVersion": "7", "labels": labels, "managedFields": managed},
+        "spec": {"hubAcceptsClient": true}
+    });
+    if let Some(l) = last {
+        mc["metadata"]["annotations"] = json!({ LAST_APPLIED: l.to_string() });
+    }
+    mc
+}
+
+fn observed_with(objects: Vec<(Location, Kind, Value)>) -> ObservedFleet {
+    let mut o = ObservedFleet::default();
+    for loc in [Location::Its, Location::Wds] {
+        for k in [
+            Kind::ManagedCluster,
+            Kind::ConfigMap,
+            Kind::Namespace,
+            Kind::ClusterRole,
+            Kind::ClusterRoleBinding,
+            Kind::BindingPolicy,
+        ] {
+            o.listed.insert((loc.clone(), k));
+        }
+    }
+    for w in ["c1", "c2"] {
+        for k in [
+            Kind::Namespace,
+            Kind::ClusterRole,
+            Kind::ClusterRoleBinding,
+            Kind::Role,
+            Kind::RoleBinding,
+        ] {
+            o.listed.insert((Location::Wec(w.into()), k));
+        }
+    }
+    for (loc, kind, obj) in objects {
+        o.insert_list(&loc, kind, [obj]);
+    }
+    o
+}
+
+fn change<'a>(d: &'a Diff, kind: Kind, name: &str) -> &'a Change {
+    d.changes
+        .iter()
+        .find(|c| c.r.kind == kind && c.r.name == name)
+        .unwrap_or_else(|| panic!("no change for {kind} {name}: {:#?}", d.changes))
+}
+
+fn field<'a>(c: &'a Change, path: &str) -> &'a FieldChange {
+    c.fields
+        .iter()
+        .find(|f| f.path.to_string() == path)
+        .unwrap_or_else(|| panic!("no field {path} in {:#?}", c.fields))
+}
+
+#[test]
+fn labels_are_set_changed_and_removed_while_foreign_labels_stay() {
+    let f = fleet(&format!(
+        "{BASE}\n[wec.c1]\nlabels = {{ name = \"c1\", region = \"us-west\", env = \"prod\" }}\n"
+    ));
+    let live = managed_cluster(
+        "c1",
+        json!({"name": "c1", "region": "us-east", "old": "x", "cluster.open-cluster-management.io/clusterset": "default", "team": "a"}),
+        vec![
+            entry("fleet", "Apply", label_fields(&["name", "region", "old"])),
+            entry(
+                "registration-controller",
+                "Update",
+                label_fields(&["cluster.open-cluster-management.io/clusterset"]),
+            ),
+            entry("kubectl-label", "Update", label_fields(&["team"])),
+        ],
+        Some(
+            json!({"applied": {"metadata": {"labels": {"name": "c1", "region": "us-east", "old": "x"}}}}),
+        ),
+    );
+    let d = diff(
+        &f,
+        &observed_with(vec![(Location::Its, Kind::ManagedCluster, live)]),
+        &DiffOptions::default(),
+    );
+    let c = change(&d, Kind::ManagedCluster, "c1");
+    assert_eq!(c.action, Action::Update);
+    let paths: Vec<String> = c.fields.iter().map(|f| f.path.to_string()).collect();
+    assert_eq!(paths, ["labels.env", "labels.old", "labels.region"]);
+    assert_eq!(field(c, "labels.env").after, Some(json!("prod")));
+    assert_eq!(field(c, "labels.old").after, None);
+    assert_eq!(field(c, "labels.region").before, Some(json!("us-east")));
+    assert!(c.fields.iter().all(|f| f.cause == Cause::Config));
+    assert_eq!(c.observed.as_ref().map(|o| o.uid.as_str()), Some("uid-c1"));
+}
+
+#[test]
+fn a_label_overwritten_by_kubectl_is_drift_by_that_manager() {
+    let f = fleet(&format!(
+        "{BASE}\n[wec.c1]\nlabels = {{ region = \"us-east\" }}\n"
+    ));
+    let live = managed_cluster(
+        "c1",
+        json!({"region": "eu"}),
+        vec![
+            entry("fleet", "Apply", json!({})),
+            entry("kubectl-label", "Update", label_fields(&["region"])),
+        ],
+        Some(json!({"applied": {"metadata": {"labels": {"region": "us-east"}}}})),
+    );
+    let d = diff(
+        &f,
+        &observed_with(vec![(Location::Its, Kind::ManagedCluster, live)]),
+        &DiffOptions::default(),
+    );
+    let c = change(&d, Kind::ManagedCluster, "c1");
+    assert_eq!(
+        field(c, "labels.region").cause,
+        Cause::Drift {
+            manager: Some("kubectl-label".into())
+        }
+    );
+    assert_eq!(c.cause.describe(), "drift (by kubectl-label)");
+    assert_eq!(d.drift_only().changes.len(), 1);
+}
+
+#[test]
+fn a_deleted_label_fleet_applied_is_drift_and_a_new_one_is_config() {
+    let f = fleet(&format!(
+        "{BASE}\n[wec.c1]\nlabels = {{ region = \"us-east\", tier = \"gold\" }}\n"
+    ));
+    let live = managed_cluster(
+        "c1",
+        json!({}),
+        vec![
+            entry("fleet", "Apply", json!({})),
+            entry("kubectl-label", "Update", label_fields(&[])),
+        ],
+        Some(json!({"applied": {"metadata": {"labels": {"region": "us-east"}}}})),
+    );
+    let d = diff(
+        &f,
+        &observed_with(vec![(Location::Its, Kind::ManagedCluster, live)]),
+        &DiffOptions::default(),
+    );
+    let c = change(&d, Kind::ManagedCluster, "c1");
+    assert_eq!(
+        field(c, "labels.region").cause,
+        Cause::Drift {
+            manager: Some("kubectl-label".into())
+        }
+    );
+    assert_eq!(field(c, "labels.tier").cause, Cause::Config);
+    let drift = d.drift_only();
+    assert_eq!(
+        drift.changes[0].fields.len(),
+        1,
+        "drift keeps only the out-of-band field"
+    );
+}
+
+#[test]
+fn a_field_owned_by_another_applier_is_a_conflict() {
+    let f = fleet(&format!(
+        "{BASE}\n[wec.c1]\nlabels = {{ region = \"us-east\" }}\n"
+    ));
+    let live = managed_cluster(
+        "c1",
+        json!({"region": "eu"}),
+        vec![entry("argocd", "Apply", label_fields(&["region"]))],
+        None,
+    );
+    let d = diff(
+        &f,
+        &observed_with(vec![(Location::Its, Kind::ManagedCluster, live)]),
+        &DiffOptions::default(),
+    );
+    assert_eq!(
+        field(change(&d, Kind::ManagedCluster, "c1"), "labels.region").cause,
+        Cause::Conflict {
+            manager: "argocd".into()
+        }
+    );
+}
+
+#[test]
+fn in_sync_objects_produce_no_change() {
+    let f = fleet(&format!(
+        "{BASE}\n[wec.c1]\nlabels = {{ region = \"us-east\" }}\n"
+    ));
+    let live = managed_cluster(
+        "c1",
+        json!({"region": "us-east", "x": "y"}),
+        vec![entry("fleet", "Apply", label_fields(&["region"]))],
+        None,
+    );
+    let d = diff(
+        &f,
+        &observed_with(vec![(Location::Its, Kind::ManagedCluster, live)]),
+        &DiffOptions::default(),
+    );
+    assert!(d.changes.is_empty(), "{:#?}", d.changes);
+    assert_eq!(d.unchanged_wecs, ["c1"]);
+}
+
+#[test]
+fn an_unregistered_wec_blocks_its_labels_but_not_its_properties() {
+    let f = fleet(&format!(
+        "{BASE}\n[wec.c1]\nlabels = {{ region = \"us-east\" }}\nproperties = {{ maxPods = \"100\" }}\n"
+    ));
+    let d = diff(&f, &observed_with(vec![]), &DiffOptions::default());
+    let mc = change(&d, Kind::ManagedCluster, "c1");
+    assert!(
+        mc.blocked
+            .as_deref()
+            .is_some_and(|b| b.contains("not registered"))
+    );
+    let cm = change(&d, Kind::ConfigMap, "c1");
+    assert_eq!((cm.action, cm.blocked.is_none()), (Action::Create, true));
+    assert_eq!(field(cm, "data.maxPods").after, Some(json!("100")));
+    let ns = change(&d, Kind::Namespace, PROPERTIES_NS);
+    assert_eq!(ns.action, Action::Create);
+}
+
+#[test]
+fn a_changed_role_ref_is_a_replacement() {
+    let f = fleet(&format!("{BASE}\n[wec.c1]\nrbac = [\"direct\"]\n"));
+    let crb = json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "fleet:direct", "labels": {MANAGED_BY: MANAGER, RBAC_LABEL: "direct"},
+            "managedFields": [entry("fleet", "Apply", json!({"f:roleRef": {}, "f:subjects": {}, "f:metadata": {"f:labels": {"f:app.kubernetes.io/managed-by": {}, "f:fleet.kubestellar.io/rbac": {}}}}))]},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "old-role"},
+        "subjects": [{"kind": "ServiceAccount", "name": "klusterlet-work-sa", "namespace": "open-cluster-management-agent"}]
+    });
+    let d = diff(
+        &f,
+        &observed_with(vec![(
+            Location::Wec("c1".into()),
+            Kind::ClusterRoleBinding,
+            crb,
+        )]),
+        &DiffOptions::default(),
+    );
+    let c = change(&d, Kind::ClusterRoleBinding, "fleet:direct");
+    assert_eq!(c.action, Action::Replace);
+    assert!(c.note.as_deref().is_some_and(|n| n.contains("immutable")));
+}
+
+#[test]
+fn fleet_objects_no_longer_wanted_are_deleted_and_gone_wecs_wait_for_prune() {
+    let f = fleet(&format!("{BASE}\n[wec.c1]\nlabels = {{ a = \"b\" }}\n"));
+    let cm = |name: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": PROPERTIES_NS, "labels": {MANAGED_BY: MANAGER}}, "data": {"k": "v"}});
+    let bp = json!({"apiVersion": "control.kubestellar.io/v1alpha1", "kind": "BindingPolicy", "metadata": {"name": "fleet-rbac-aw", "labels": {MANAGED_BY: MANAGER}}});
+    let foreign = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c9", "namespace": PROPERTIES_NS}});
+    let observed = observed_with(vec![
+        (Location::Its, Kind::ConfigMap, cm("c1")),
+        (Location::Its, Kind::ConfigMap, cm("gone")),
+        (Location::Its, Kind::ConfigMap, foreign),
+        (Location::Wds, Kind::BindingPolicy, bp),
+    ]);
+    let d = diff(&f, &observed, &DiffOptions::default());
+    let deleted: Vec<String> = d
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Delete)
+        .map(|c| c.r.to_string())
+        .collect();
+    assert_eq!(
+        deleted,
+        [
+            "wds: BindingPolicy fleet-rbac-aw",
+            "its: ConfigMap customization-properties/c1"
+        ]
+    );
+    let pruned = diff(
+        &f,
+        &observed,
+        &DiffOptions {
+            prune: true,
+            ..Default::default()
+        },
+    );
+    assert!(
+        pruned
+            .changes
+            .iter()
+            .any(|c| c.r.name == "gone" && c.action == Action::Delete)
+    );
+}
+
+#[test]
+fn unreadable_places_yield_no_changes_and_are_reported() {
+    let f = fleet(&format!("{BASE}\n[wec.c1]\nrbac = [\"direct\"]\n"));
+    let mut o = observed_with(vec![]);
+    o.unreadable
+        .insert(Location::Wec("c1".into()), "connection refused".into());
+    let d = diff(&f, &o, &DiffOptions::default());
+    assert!(
+        d.changes
+            .iter()
+            .all(|c| c.r.location != Location::Wec("c1".into()))
+    );
+    assert_eq!(
+        d.unreadable.get("wec/c1").map(String::as_str),
+        Some("connection refused")
+    );
+    assert!(!d.unchanged_wecs.contains(&"c1".to_owned()));
+}
+
+#[test]
+fn managed_clusters_fleet_never_touched_are_unmanaged() {
+    let f = fleet(&format!("{BASE}\n[wec.c1]\n"));
+    let other = managed_cluster(
+        "edge-9",
+        json!({}),
+        vec![entry("registration-agent", "Update", json!({}))],
+        None,
+    );
+    let d = diff(
+        &f,
+        &observed_with(vec![(Location::Its, Kind::ManagedCluster, other)]),
+        &DiffOptions::default(),
+    );
+    assert_eq!(d.unmanaged_wecs, ["edge-9"]);
+}
+
+#[test]
+fn downsync_rbac_selects_exactly_the_wecs_listing_it_and_orders_the_plan() {
+    let f = fleet(&format!("{BASE}\n[wec.c1]\nrbac = [\"aw\"]\n[wec.c2]\n"));
+    let mcs = ["c1", "c2"].map(|n| {
+        (
+            Location::Its,
+            Kind::ManagedCluster,
+            managed_cluster(n, json!({}), vec![], None),
+        )
+    });
+    let d = diff(&f, &observed_with(mcs.into()), &DiffOptions::default());
+    let c1 = change(&d, Kind::ManagedCluster, "c1");
+    assert_eq!(
+        field(c1, r#"labels["rbac.fleet.kubestellar.io/aw"]"#).after,
+        Some(json!("true"))
+    );
+    assert!(
+        d.changes.iter().all(|c| c.r.name != "c2"),
+        "c2 lists no expansion: {:#?}",
+        d.changes
+    );
+    let bp = change(&d, Kind::BindingPolicy, "fleet-rbac-aw");
+    let spec = &bp.body.as_ref().unwrap()["spec"];
+    assert_eq!(
+        spec["clusterSelectors"],
+        json!([{"matchLabels": {"rbac.fleet.kubestellar.io/aw": "true"}}])
+    );
+    assert_eq!(
+        spec["downsync"][0]["resources"],
+        json!(["clusterroles", "clusterrolebindings"])
+    );
+
+    let plan = crate::plan::build(d).expect("acyclic");
+    let pos = |kind: Kind| {
+        let i = plan
+            .diff
+            .changes
+            .iter()
+            .position(|c| c.r.kind == kind && c.r.location == Location::Wds)
+            .unwrap();
+        plan.waves.iter().position(|w| w.contains(&i)).unwrap()
+    };
+    assert!(pos(Kind::ClusterRole) < pos(Kind::ClusterRoleBinding));
+    assert!(pos(Kind::ClusterRoleBinding) < pos(Kind::BindingPolicy));
+    assert_eq!(plan.summary.add, 3);
+    assert_eq!(plan.summary.change, 1);
+}
+
+#[test]
+fn targeting_keeps_the_targeted_wecs_and_what_they_need() {
+    let f = fleet(&format!(
+        "{BASE}\n[wec.c1]\nproperties = {{ a = \"1\" }}\n[wec.c2]\nproperties = {{ a = \"2\" }}\n"
+    ));
+    let opts = DiffOptions {
+        targets: ["c2".to_owned()].into(),
+        ..Default::default()
+    };
+    let d = diff(&f, &observed_with(vec![]), &opts);
+    let names: Vec<String> = d.changes.iter().map(|c| c.r.to_string()).collect();
+    assert_eq!(
+        names,
+        [
+            "its: Namespace customization-properties",
+            "its: ConfigMap customization-properties/c2",
+            "its: ManagedCluster c2"
+        ]
+    );
+}
