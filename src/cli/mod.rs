@@ -28,7 +28,12 @@ pub struct Cli {
 #[derive(Debug, Clone, clap::Args)]
 pub struct GlobalArgs {
     /// The fleet description.
-    #[arg(short = 'f', long = "file", global = true, default_value = "fleet.toml")]
+    #[arg(
+        short = 'f',
+        long = "file",
+        global = true,
+        default_value = "fleet.toml"
+    )]
     pub file: PathBuf,
     /// Kubeconfig for contexts without their own `kubeconfig` [default: $KUBECONFIG, then
     /// ~/.kube/config].
@@ -163,8 +168,8 @@ mod tests {
 
     #[test]
     fn global_flags_work_after_the_subcommand() {
-        let cli = Cli::try_parse_from(["fleet", "validate", "-f", "x.toml", "--color", "never"])
-            .unwrap();
+        let cli =
+            Cli::try_parse_from(["fleet", "validate", "-f", "x.toml", "--color", "never"]).unwrap();
         assert_eq!(cli.global.file, PathBuf::from("x.toml"));
         assert_eq!(cli.global.color, ColorChoice::Never);
         assert!(matches!(cli.command, Command::Validate(_)));

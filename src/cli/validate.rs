@@ -40,19 +40,31 @@ pub fn execute(global: &GlobalArgs, args: Args) -> miette::Result<ExitCode> {
             let report = JsonReport::new(&global.file.display().to_string(), &result);
             let json = serde_json::to_string_pretty(&report).expect("the report is JSON");
             println!("{json}");
-            Ok(if report.valid { Exit::Success } else { Exit::Error }.into())
+            Ok(if report.valid {
+                Exit::Success
+            } else {
+                Exit::Error
+            }
+            .into())
         }
     }
 }
 
 fn success_line(loaded: &LoadedConfig) -> String {
-    let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let mut line = format!(
         "{} is valid: {}, {}, {}",
         loaded.path.display(),
         count(loaded.fleet.wecs.len(), "WEC", "WECs"),
         count(
-            loaded.fleet.wecs.values().flat_map(|w| &w.groups).collect::<std::collections::BTreeSet<_>>().len(),
+            loaded
+                .fleet
+                .wecs
+                .values()
+                .flat_map(|w| &w.groups)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
             "group in use",
             "groups in use",
         ),

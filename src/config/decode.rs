@@ -32,7 +32,10 @@ const MAX_PROBLEMS: usize = 200;
 pub(crate) fn decode(text: &str) -> Decoded {
     let (tree, syntax_errors) = DeTable::parse_recoverable(text);
     if !syntax_errors.is_empty() {
-        let problems = syntax_errors.iter().map(|e| syntax_problem(text, e)).collect();
+        let problems = syntax_errors
+            .iter()
+            .map(|e| syntax_problem(text, e))
+            .collect();
         return Decoded {
             raw: None,
             problems,
@@ -156,12 +159,25 @@ fn shape_problem(
 
     if message.starts_with("unknown field") {
         let expected = &ticked[1.min(ticked.len())..];
-        let problem = Problem::new(Code::UnknownKey, format!("unknown key `{key}` {}", if path.len() == 1 { "at the top level".to_owned() } else { format!("in {table}") }));
+        let problem = Problem::new(
+            Code::UnknownKey,
+            format!(
+                "unknown key `{key}` {}",
+                if path.len() == 1 {
+                    "at the top level".to_owned()
+                } else {
+                    format!("in {table}")
+                }
+            ),
+        );
         return match closest(key, expected) {
             Some(best) => (
                 problem
                     .label(span, format!("did you mean `{best}`?"))
-                    .help(format!("rename it to `{best}`; keys allowed here: {}", list(expected))),
+                    .help(format!(
+                        "rename it to `{best}`; keys allowed here: {}",
+                        list(expected)
+                    )),
                 Some(best.to_owned()),
             ),
             None => (
@@ -195,7 +211,10 @@ fn shape_problem(
         let found = type_name(found);
         let written = text.get(span.clone()).unwrap_or_default().trim();
         let help = match expected {
-            "a string" => format!("write it as a string: {key} = \"{}\"", written.trim_matches('\'')),
+            "a string" => format!(
+                "write it as a string: {key} = \"{}\"",
+                written.trim_matches('\'')
+            ),
             "a boolean" => format!("write {key} = true or {key} = false, without quotes"),
             "an array" => format!("write a list, even for one item: {key} = [{written}]"),
             "a table" => format!(
@@ -228,7 +247,9 @@ fn type_name(serde: &str) -> &str {
         "a sequence" | "sequence" => "an array",
         "a string" | "a boolean" => serde,
         "unit" => "nothing",
-        other => other.strip_prefix("variant identifier").map_or(other, |_| "a string"),
+        other => other
+            .strip_prefix("variant identifier")
+            .map_or(other, |_| "a string"),
     }
 }
 

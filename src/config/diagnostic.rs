@@ -188,7 +188,13 @@ impl Problem {
         let text: &str = self.source.as_ref()?.inner();
         let before = text.get(..offset)?;
         let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().unwrap_or_default().chars().count() + 1;
+        let column = before
+            .rsplit('\n')
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .count()
+            + 1;
         Some((line, column))
     }
 
@@ -237,7 +243,9 @@ pub enum ConfigError {
     #[error("cannot read {}", path.display())]
     #[diagnostic(
         code(fleet::config::read),
-        help("point fleet at your file with `-f path/to/fleet.toml`; `fleet.toml.example` documents every key")
+        help(
+            "point fleet at your file with `-f path/to/fleet.toml`; `fleet.toml.example` documents every key"
+        )
     )]
     Read {
         path: PathBuf,

@@ -91,13 +91,16 @@ pub fn format(path: &Path, text: &str) -> Result<String, ConfigError> {
         let span = err
             .span()
             .map_or(offset..offset, |s| s.start + offset..s.end + offset);
-        let problem = Problem::new(Code::Syntax, format!("invalid TOML: {}", err.message().trim_end()))
-            .label(span, "here")
-            .help("`fleet fmt` formats valid TOML only; `fleet validate` lists every problem")
-            .with_source(NamedSource::new(
-                path.display().to_string(),
-                Arc::<str>::from(text),
-            ));
+        let problem = Problem::new(
+            Code::Syntax,
+            format!("invalid TOML: {}", err.message().trim_end()),
+        )
+        .label(span, "here")
+        .help("`fleet fmt` formats valid TOML only; `fleet validate` lists every problem")
+        .with_source(NamedSource::new(
+            path.display().to_string(),
+            Arc::<str>::from(text),
+        ));
         ConfigError::Invalid {
             file: path.display().to_string(),
             problems: vec![problem],
@@ -304,7 +307,8 @@ fn tidy_values(table: &mut Table) {
         let Item::Value(value) = item else { continue };
         let (had_blank, comments) = prefix_of(key.leaf_decor());
         let blank = if had_blank && !first { "\n" } else { "" };
-        key.leaf_decor_mut().set_prefix(format!("{blank}{comments}"));
+        key.leaf_decor_mut()
+            .set_prefix(format!("{blank}{comments}"));
         key.leaf_decor_mut().set_suffix(" ");
         first = false;
 

@@ -72,8 +72,8 @@ pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
 /// diagnostics and anchors relative kubeconfig paths; it is not read).
 pub fn from_str(path: &Path, text: &str) -> Result<LoadedConfig, ConfigError> {
     let source: Arc<str> = Arc::from(text);
-    let named = NamedSource::new(path.display().to_string(), Arc::clone(&source))
-        .with_language("TOML");
+    let named =
+        NamedSource::new(path.display().to_string(), Arc::clone(&source)).with_language("TOML");
 
     let decoded = decode::decode(text);
     let mut problems = decoded.problems;

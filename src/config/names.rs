@@ -43,7 +43,9 @@ fn is_lower_alnum(c: char) -> bool {
 }
 
 fn too_long(what: &str, len: usize, max: usize) -> String {
-    format!("{what}must be at most {max} characters, not {len}").trim_start().to_owned()
+    format!("{what}must be at most {max} characters, not {len}")
+        .trim_start()
+        .to_owned()
 }
 
 /// A DNS-1123 label: at most 63 lowercase alphanumerics or `-`, starting and ending with an
@@ -124,14 +126,20 @@ pub fn check_label_key(s: &str) -> Result<(), String> {
         if name.contains('/') {
             return Err("a label key may contain at most one '/'".into());
         }
-        check_dns1123_subdomain(prefix).map_err(|why| {
-            format!("the prefix `{prefix}` is not a DNS subdomain: it {why}")
-        })?;
+        check_dns1123_subdomain(prefix)
+            .map_err(|why| format!("the prefix `{prefix}` is not a DNS subdomain: it {why}"))?;
     }
     if name.is_empty() {
         return Err("the name part must not be empty".into());
     }
-    check_label_segment(name, if prefix.is_some() { "the name part " } else { "" })
+    check_label_segment(
+        name,
+        if prefix.is_some() {
+            "the name part "
+        } else {
+            ""
+        },
+    )
 }
 
 /// A label value: empty, or at most 63 characters of `[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?`.
@@ -171,9 +179,7 @@ pub fn is_go_identifier(s: &str) -> bool {
     let first_ok = chars
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-    first_ok
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !GO_KEYWORDS.contains(&s)
+    first_ok && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') && !GO_KEYWORDS.contains(&s)
 }
 
 /// Whether `s` is one of Go's 25 keywords.
@@ -240,7 +246,16 @@ mod tests {
         ] {
             assert_eq!(check_label_key(ok), Ok(()), "{ok}");
         }
-        for bad in ["", "/a", "a/", "a/b/c", "-a", "Foo.Com/x", "a b", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "/a",
+            "a/",
+            "a/b/c",
+            "-a",
+            "Foo.Com/x",
+            "a b",
+            &"a".repeat(64),
+        ] {
             assert!(check_label_key(bad).is_err(), "{bad}");
         }
     }
@@ -269,9 +284,15 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        assert_eq!(suggest_dns1123_label("Cluster_1").as_deref(), Some("cluster-1"));
+        assert_eq!(
+            suggest_dns1123_label("Cluster_1").as_deref(),
+            Some("cluster-1")
+        );
         assert_eq!(suggest_dns1123_label("___"), None);
-        assert_eq!(suggest_go_identifier("max-pods").as_deref(), Some("max_pods"));
+        assert_eq!(
+            suggest_go_identifier("max-pods").as_deref(),
+            Some("max_pods")
+        );
         assert_eq!(suggest_go_identifier("type").as_deref(), Some("_type"));
     }
 }

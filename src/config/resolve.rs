@@ -15,11 +15,8 @@ use super::raw::{RawFleet, RawJoin, RawProfile, RawRbacMode, RawRule, RawWec, Sp
 /// the directory of `fleet.toml`.
 pub(crate) fn resolve(raw: &RawFleet, base_dir: &Path) -> DesiredFleet {
     let path = |p: &Option<Spanned<String>>| p.as_ref().map(|p| base_dir.join(p.get_ref()));
-    let context = |c: &Option<Spanned<String>>| {
-        c.as_ref()
-            .map(|c| c.get_ref().clone())
-            .unwrap_or_default()
-    };
+    let context =
+        |c: &Option<Spanned<String>>| c.as_ref().map(|c| c.get_ref().clone()).unwrap_or_default();
 
     let its = raw.its.as_ref().map(|its| its.get_ref());
     let its = Its {
@@ -81,7 +78,11 @@ fn resolve_wec(raw: &RawFleet, name: &str, wec: &RawWec, base_dir: &Path) -> Wec
     let layers = raw
         .defaults
         .iter()
-        .chain(wec.groups.iter().filter_map(|g| raw.group.get(g.get_ref().as_str())))
+        .chain(
+            wec.groups
+                .iter()
+                .filter_map(|g| raw.group.get(g.get_ref().as_str())),
+        )
         .chain(std::iter::once(&own));
 
     let mut resolved = Wec {
@@ -91,10 +92,7 @@ fn resolve_wec(raw: &RawFleet, name: &str, wec: &RawWec, base_dir: &Path) -> Wec
                 .context
                 .as_ref()
                 .map_or_else(|| name.to_owned(), |c| c.get_ref().clone()),
-            kubeconfig: wec
-                .kubeconfig
-                .as_ref()
-                .map(|p| base_dir.join(p.get_ref())),
+            kubeconfig: wec.kubeconfig.as_ref().map(|p| base_dir.join(p.get_ref())),
         },
         groups: wec.groups.iter().map(|g| g.get_ref().clone()).collect(),
         labels: Default::default(),

@@ -202,7 +202,8 @@ impl Validator<'_> {
             }
             for group in &wec.groups {
                 if !raw.group.contains_key(group.get_ref().as_str()) {
-                    let defined: Vec<&str> = raw.group.keys().map(|k| k.get_ref().as_str()).collect();
+                    let defined: Vec<&str> =
+                        raw.group.keys().map(|k| k.get_ref().as_str()).collect();
                     self.push(undefined(Code::UndefinedGroup, "group", group, &defined));
                 }
             }
@@ -484,15 +485,13 @@ fn undefined(code: Code, kind: &str, name: &Spanned<String>, defined: &[&str]) -
         None if defined.is_empty() => problem
             .label(name.span(), format!("no [{kind}.*] table in this file"))
             .help(format!("define it as a [{kind}.{n}] table")),
-        None => problem
-            .label(name.span(), "not defined")
-            .help(format!(
-                "define a [{kind}.{n}] table; defined: {}",
-                defined
-                    .iter()
-                    .map(|d| format!("`{d}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
+        None => problem.label(name.span(), "not defined").help(format!(
+            "define a [{kind}.{n}] table; defined: {}",
+            defined
+                .iter()
+                .map(|d| format!("`{d}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
     }
 }

@@ -38,7 +38,8 @@ fn main() {
     let mut times: Vec<Duration> = (0..RUNS)
         .map(|_| {
             let start = Instant::now();
-            let loaded = fleet::config::from_str(path, &text).expect("the generated fleet is valid");
+            let loaded =
+                fleet::config::from_str(path, &text).expect("the generated fleet is valid");
             let elapsed = start.elapsed();
             assert_eq!(loaded.fleet.wecs.len(), WECS);
             std::hint::black_box(loaded);
@@ -47,8 +48,14 @@ fn main() {
         .collect();
     times.sort();
     let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1e3);
-    println!("parse + validate + resolve, {WECS} WECs, {} KiB, {RUNS} runs", text.len() / 1024);
-    println!("{:<10} {:>10} {:>10} {:>10} {:>10}", "bench", "min", "median", "max", "target");
+    println!(
+        "parse + validate + resolve, {WECS} WECs, {} KiB, {RUNS} runs",
+        text.len() / 1024
+    );
+    println!(
+        "{:<10} {:>10} {:>10} {:>10} {:>10}",
+        "bench", "min", "median", "max", "target"
+    );
     println!(
         "{:<10} {:>10} {:>10} {:>10} {:>10}",
         "config",

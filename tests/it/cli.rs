@@ -30,7 +30,10 @@ fn validate_accepts_a_valid_file() {
 #[test]
 fn validate_exits_1_on_errors_and_prints_them_on_stderr() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(&dir, "[its]\ncontext = \"its1\"\n\n[wec.Bad_Name]\nlables = {}\n");
+    let path = write(
+        &dir,
+        "[its]\ncontext = \"its1\"\n\n[wec.Bad_Name]\nlables = {}\n",
+    );
     fleet()
         .arg("-f")
         .arg(&path)
@@ -55,7 +58,9 @@ fn validate_exits_0_on_warnings_and_prints_them() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains("(1 warning)"))
-        .stderr(predicate::str::contains("cannot be used in KubeStellar templates"));
+        .stderr(predicate::str::contains(
+            "cannot be used in KubeStellar templates",
+        ));
 }
 
 #[test]
@@ -78,7 +83,10 @@ fn validate_json_reports_the_same_diagnostics() {
     let first = &report["diagnostics"][0];
     assert_eq!(first["code"], "fleet::config::undefined_group");
     assert_eq!(first["severity"], "error");
-    assert_eq!((first["line"].as_u64(), first["column"].as_u64()), (Some(5), Some(11)));
+    assert_eq!(
+        (first["line"].as_u64(), first["column"].as_u64()),
+        (Some(5), Some(11))
+    );
     assert_eq!(first["labels"][0]["length"], 6);
     assert_eq!(report["diagnostics"][1]["severity"], "warning");
 }
@@ -89,13 +97,18 @@ fn validate_reports_a_missing_file() {
         .args(["validate", "-f", "/nonexistent/fleet.toml"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("cannot read /nonexistent/fleet.toml"));
+        .stderr(predicate::str::contains(
+            "cannot read /nonexistent/fleet.toml",
+        ));
 }
 
 #[test]
 fn fmt_check_exits_2_with_a_diff_and_fmt_fixes_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(&dir, "[wec.c1]\ncontext=\"c1\"\n[its]\ncontext = \"its1\"\n");
+    let path = write(
+        &dir,
+        "[wec.c1]\ncontext=\"c1\"\n[its]\ncontext = \"its1\"\n",
+    );
     fleet()
         .args(["fmt", "--check", "-f"])
         .arg(&path)

@@ -28,16 +28,28 @@ macro_rules! with_rbac {
 }
 
 // TOML syntax
-case!(syntax_unclosed_table_header, "fleet::config::syntax", "[its\ncontext = \"its1\"\n");
+case!(
+    syntax_unclosed_table_header,
+    "fleet::config::syntax",
+    "[its\ncontext = \"its1\"\n"
+);
 case!(
     syntax_duplicate_key,
     "fleet::config::syntax",
     "[its]\ncontext = \"its1\"\ncontext = \"its2\"\n"
 );
-case!(syntax_missing_value, "fleet::config::syntax", "[its]\ncontext =\n");
+case!(
+    syntax_missing_value,
+    "fleet::config::syntax",
+    "[its]\ncontext =\n"
+);
 
 // missing required keys
-case!(missing_its, "fleet::config::missing_key", "[wec.cluster1]\ncontext = \"cluster1\"\n");
+case!(
+    missing_its,
+    "fleet::config::missing_key",
+    "[wec.cluster1]\ncontext = \"cluster1\"\n"
+);
 case!(
     missing_its_context,
     "fleet::config::missing_key",
@@ -205,53 +217,75 @@ case!(
 case!(
     rule_without_verbs,
     "fleet::config::empty_rbac",
-    with_rbac!("[[rbac.work.rules]]\napi_groups = [\"workload.codeflare.dev\"]\nresources = [\"appwrappers\"]\n")
+    with_rbac!(
+        "[[rbac.work.rules]]\napi_groups = [\"workload.codeflare.dev\"]\nresources = [\"appwrappers\"]\n"
+    )
 );
 case!(
     rule_without_resources,
     "fleet::config::empty_rbac",
-    with_rbac!("[[rbac.work.rules]]\napi_groups = [\"workload.codeflare.dev\"]\nverbs = [\"get\"]\n")
+    with_rbac!(
+        "[[rbac.work.rules]]\napi_groups = [\"workload.codeflare.dev\"]\nverbs = [\"get\"]\n"
+    )
 );
 case!(
     rule_without_api_groups,
     "fleet::config::empty_rbac",
     with_rbac!("[[rbac.work.rules]]\nresources = [\"appwrappers\"]\nverbs = [\"get\"]\n")
 );
-case!(rbac_without_rules, "fleet::config::empty_rbac", with_rbac!(""));
+case!(
+    rbac_without_rules,
+    "fleet::config::empty_rbac",
+    with_rbac!("")
+);
 case!(
     rbac_invalid_namespace,
     "fleet::config::invalid_namespace",
-    with_rbac!("namespace = \"Team_A\"\n[[rbac.work.rules]]\napi_groups = [\"\"]\nresources = [\"configmaps\"]\nverbs = [\"get\"]\n")
+    with_rbac!(
+        "namespace = \"Team_A\"\n[[rbac.work.rules]]\napi_groups = [\"\"]\nresources = [\"configmaps\"]\nverbs = [\"get\"]\n"
+    )
 );
 case!(
     rbac_wildcard_verbs,
     "fleet::config::rbac_wildcard",
-    with_rbac!("[[rbac.work.rules]]\napi_groups = [\"workload.codeflare.dev\"]\nresources = [\"appwrappers\"]\nverbs = [\"*\"]\n")
+    with_rbac!(
+        "[[rbac.work.rules]]\napi_groups = [\"workload.codeflare.dev\"]\nresources = [\"appwrappers\"]\nverbs = [\"*\"]\n"
+    )
 );
 case!(
     rbac_wildcard_resources_and_groups,
     "fleet::config::rbac_wildcard",
-    with_rbac!("[[rbac.work.rules]]\napi_groups = [\"*\"]\nresources = [\"*\"]\nverbs = [\"get\"]\n")
+    with_rbac!(
+        "[[rbac.work.rules]]\napi_groups = [\"*\"]\nresources = [\"*\"]\nverbs = [\"get\"]\n"
+    )
 );
 case!(
     rbac_escalating_verbs,
     "fleet::config::rbac_escalation",
-    with_rbac!("[[rbac.work.rules]]\napi_groups = [\"rbac.authorization.k8s.io\"]\nresources = [\"clusterroles\"]\nverbs = [\"get\", \"bind\", \"escalate\"]\n")
+    with_rbac!(
+        "[[rbac.work.rules]]\napi_groups = [\"rbac.authorization.k8s.io\"]\nresources = [\"clusterroles\"]\nverbs = [\"get\", \"bind\", \"escalate\"]\n"
+    )
 );
 case!(
     rbac_impersonate,
     "fleet::config::rbac_escalation",
-    with_rbac!("[[rbac.work.rules]]\napi_groups = [\"\"]\nresources = [\"serviceaccounts\"]\nverbs = [\"impersonate\"]\nresource_names = [\"builder\"]\n")
+    with_rbac!(
+        "[[rbac.work.rules]]\napi_groups = [\"\"]\nresources = [\"serviceaccounts\"]\nverbs = [\"impersonate\"]\nresource_names = [\"builder\"]\n"
+    )
 );
 case!(
     rbac_cluster_scope_for_namespaced_resources,
     "fleet::config::rbac_cluster_scope",
-    with_rbac!("[[rbac.work.rules]]\napi_groups = [\"\"]\nresources = [\"configmaps\", \"secrets\"]\nverbs = [\"get\", \"list\"]\n")
+    with_rbac!(
+        "[[rbac.work.rules]]\napi_groups = [\"\"]\nresources = [\"configmaps\", \"secrets\"]\nverbs = [\"get\", \"list\"]\n"
+    )
 );
 case!(
     rbac_unknown_verb,
     "fleet::config::rbac_unknown_verb",
-    with_rbac!("[[rbac.work.rules]]\napi_groups = [\"workload.codeflare.dev\"]\nresources = [\"appwrappers\"]\nverbs = [\"get\", \"lsit\"]\n")
+    with_rbac!(
+        "[[rbac.work.rules]]\napi_groups = [\"workload.codeflare.dev\"]\nresources = [\"appwrappers\"]\nverbs = [\"get\", \"lsit\"]\n"
+    )
 );
 case!(
     unused_rbac,

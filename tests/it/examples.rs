@@ -1,6 +1,5 @@
 //! Every shipped example validates, and means what its comments say.
 
-
 use fleet::config::{self, RbacMode};
 
 use crate::common::root;
@@ -31,7 +30,12 @@ fn every_example_validates_without_warnings_and_is_formatted() {
         assert!(warnings.is_empty(), "{}: {warnings:?}", path.display());
         let text = std::fs::read_to_string(&path).unwrap();
         let formatted = config::format::format(&path, &text).unwrap();
-        assert_eq!(formatted, text, "{} is not `fleet fmt` clean", path.display());
+        assert_eq!(
+            formatted,
+            text,
+            "{} is not `fleet fmt` clean",
+            path.display()
+        );
     }
 }
 
@@ -40,7 +44,10 @@ fn getting_started_matches_kubestellar() {
     let fleet = load("examples/getting-started.toml").fleet;
     assert_eq!(fleet.its.access.context, "its1");
     assert_eq!(fleet.wds.unwrap().context, "wds1");
-    assert_eq!(fleet.wecs.keys().collect::<Vec<_>>(), ["cluster1", "cluster2"]);
+    assert_eq!(
+        fleet.wecs.keys().collect::<Vec<_>>(),
+        ["cluster1", "cluster2"]
+    );
     for (name, wec) in &fleet.wecs {
         assert_eq!(&wec.access.context, name);
         assert_eq!(wec.labels["location-group"], "edge");
@@ -54,7 +61,11 @@ fn getting_started_matches_kubestellar() {
 fn edge_retail_has_fifty_stores_built_from_groups() {
     let loaded = load("examples/edge-retail.toml");
     let fleet = loaded.fleet;
-    let stores: Vec<_> = fleet.wecs.values().filter(|w| w.name.starts_with("store-")).collect();
+    let stores: Vec<_> = fleet
+        .wecs
+        .values()
+        .filter(|w| w.name.starts_with("store-"))
+        .collect();
     assert!(stores.len() >= 50, "{}", stores.len());
     let store = &fleet.wecs["store-0040"];
     assert_eq!(store.groups, ["store", "eu-central"]);
@@ -71,7 +82,10 @@ fn edge_retail_has_fifty_stores_built_from_groups() {
     );
     let kiosk = &fleet.wecs["kiosk-berlin-1"];
     assert!(!kiosk.register);
-    assert_eq!(kiosk.labels["tier"], "kiosk", "the WEC's own labels win over groups");
+    assert_eq!(
+        kiosk.labels["tier"], "kiosk",
+        "the WEC's own labels win over groups"
+    );
     assert!(kiosk.rbac.is_empty());
     assert_eq!(fleet.rbac["pos-config"].namespace.as_deref(), Some("pos"));
 }
@@ -85,11 +99,17 @@ fn gpu_fleets_carry_the_appwrapper_rbac_of_scenario_2() {
         let fleet = load(file).fleet;
         let rbac = &fleet.rbac["appwrappers"];
         assert_eq!(rbac.mode, mode, "{file}");
-        assert_eq!(rbac.namespace, None, "{file}: scenario 2 uses a ClusterRole");
+        assert_eq!(
+            rbac.namespace, None,
+            "{file}: scenario 2 uses a ClusterRole"
+        );
         assert_eq!(rbac.rules[0].api_groups, ["workload.codeflare.dev"]);
         assert_eq!(rbac.rules[0].resources, ["appwrappers"]);
         assert_eq!(fleet.wds.is_some(), mode == RbacMode::Downsync, "{file}");
-        assert!(fleet.wecs.values().all(|w| w.rbac.contains("appwrappers")), "{file}");
+        assert!(
+            fleet.wecs.values().all(|w| w.rbac.contains("appwrappers")),
+            "{file}"
+        );
     }
 }
 

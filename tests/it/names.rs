@@ -1,8 +1,8 @@
 //! Property tests of the Kubernetes name validators against the Kubernetes rules.
 
 use fleet::config::names::{
-    check_configmap_key, check_dns1123_label, check_label_key, check_label_value,
-    is_go_identifier, suggest_dns1123_label,
+    check_configmap_key, check_dns1123_label, check_label_key, check_label_value, is_go_identifier,
+    suggest_dns1123_label,
 };
 use proptest::prelude::*;
 

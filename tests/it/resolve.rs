@@ -75,9 +75,15 @@ fn layers_merge_in_order_and_later_wins() {
     assert!(a.join.singleton && a.join.force_internal_endpoint_lookup);
 
     let b = &fleet.wecs["b"];
-    assert_eq!(b.labels["team"], "one", "groups merge in the order the WEC lists them");
+    assert_eq!(
+        b.labels["team"], "one",
+        "groups merge in the order the WEC lists them"
+    );
     assert_eq!(b.access.context, "kind-b");
-    assert_eq!(b.access.kubeconfig.as_deref(), Some(Path::new("/abs/b.yaml")));
+    assert_eq!(
+        b.access.kubeconfig.as_deref(),
+        Some(Path::new("/abs/b.yaml"))
+    );
 
     assert_eq!(
         fleet.its.access.kubeconfig.as_deref(),

@@ -34,7 +34,16 @@ fn schema_describes_the_contract_keys() {
     assert_eq!(schema["required"], serde_json::json!(["its"]));
     assert_eq!(schema["additionalProperties"], false);
     let wec = &schema["definitions"]["RawWec"]["properties"];
-    for key in ["context", "kubeconfig", "groups", "labels", "properties", "rbac", "register", "join"] {
+    for key in [
+        "context",
+        "kubeconfig",
+        "groups",
+        "labels",
+        "properties",
+        "rbac",
+        "register",
+        "join",
+    ] {
         assert!(wec.get(key).is_some(), "wec.{key} missing from the schema");
     }
     let rule = &schema["definitions"]["RawRule"]["properties"];
