@@ -11,8 +11,17 @@ use crate::{Ctx, TestResult, ensure};
 pub async fn apiservers_report_v1_35(ctx: &Ctx) -> TestResult {
     for name in ctx.lab.planes().keys() {
         let v = ctx.lab.client(name).await?.apiserver_version().await?;
-        ensure!(v.git_version.starts_with("v1.35."), "{name} reports {}", v.git_version);
-        ensure!(v.major == "1" && v.minor == "35", "{name} reports {}.{}", v.major, v.minor);
+        ensure!(
+            v.git_version.starts_with("v1.35."),
+            "{name} reports {}",
+            v.git_version
+        );
+        ensure!(
+            v.major == "1" && v.minor == "35",
+            "{name} reports {}.{}",
+            v.major,
+            v.minor
+        );
     }
     Ok(())
 }
@@ -22,26 +31,38 @@ pub async fn its_serves_managedcluster_and_wds_serves_bindingpolicy(ctx: &Ctx) -
     let gvk = GroupVersionKind::gvk("cluster.open-cluster-management.io", "v1", "ManagedCluster");
     let (ar, caps) = discovery::pinned_kind(&its, &gvk).await?;
     ensure!(ar.plural == "managedclusters", "plural {}", ar.plural);
-    ensure!(caps.scope == discovery::Scope::Cluster, "ManagedCluster scope {:?}", caps.scope);
+    ensure!(
+        caps.scope == discovery::Scope::Cluster,
+        "ManagedCluster scope {:?}",
+        caps.scope
+    );
     let wds = ctx.lab.client("wds1").await?;
     let gvk = GroupVersionKind::gvk("control.kubestellar.io", "v1alpha1", "BindingPolicy");
     let (ar, _) = discovery::pinned_kind(&wds, &gvk).await?;
     ensure!(ar.plural == "bindingpolicies", "plural {}", ar.plural);
     // The WDS is not an ITS: no ManagedCluster there.
     let gvk = GroupVersionKind::gvk("cluster.open-cluster-management.io", "v1", "ManagedCluster");
-    ensure!(discovery::pinned_kind(&wds, &gvk).await.is_err(), "the WDS serves ManagedCluster");
+    ensure!(
+        discovery::pinned_kind(&wds, &gvk).await.is_err(),
+        "the WDS serves ManagedCluster"
+    );
     Ok(())
 }
 
 pub async fn namespace_deletion_completes_on_a_wec(ctx: &Ctx) -> TestResult {
     let wec = ctx.lab.client("cluster3").await?;
     let api: Api<Namespace> = Api::all(wec);
-    let ns: Namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": "e2e-ns-delete"}}))?;
+    let ns: Namespace =
+        serde_json::from_value(serde_json::json!({"metadata": {"name": "e2e-ns-delete"}}))?;
     api.create(&PostParams::default(), &ns).await?;
-    api.delete("e2e-ns-delete", &DeleteParams::default()).await?;
+    api.delete("e2e-ns-delete", &DeleteParams::default())
+        .await?;
     let t0 = Instant::now();
     while api.get_opt("e2e-ns-delete").await?.is_some() {
-        ensure!(t0.elapsed() < Duration::from_secs(60), "namespace still there after 60 s (no namespace controller?)");
+        ensure!(
+            t0.elapsed() < Duration::from_secs(60),
+            "namespace still there after 60 s (no namespace controller?)"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     Ok(())
@@ -57,27 +78,50 @@ pub async fn wec_registers_to_available_and_unjoin_stops_agent(ctx: &Ctx) -> Tes
     ensure!(approved >= 1, "no CSR approved");
     lab.wait_managed_cluster(
         "cluster3",
-        &["HubAcceptedManagedCluster", "ManagedClusterJoined", "ManagedClusterConditionAvailable"],
+        &[
+            "HubAcceptedManagedCluster",
+            "ManagedClusterJoined",
+            "ManagedClusterConditionAvailable",
+        ],
         Duration::from_secs(120),
     )
     .await?;
     // The agent wrote its hub credentials on the WEC: proof it got a signed certificate.
     let wec = lab.client("cluster3").await?;
-    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(wec.clone(), "open-cluster-management-agent");
-    ensure!(lab.agent_running("cluster3"), "no OCM agent process runs for cluster3");
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(wec.clone(), "open-cluster-management-agent");
+    ensure!(
+        lab.agent_running("cluster3"),
+        "no OCM agent process runs for cluster3"
+    );
     let hub = secrets.get("hub-kubeconfig-secret").await?;
     let data = hub.data.unwrap_or_default();
-    ensure!(data.contains_key("tls.crt") && data.contains_key("kubeconfig"), "hub-kubeconfig-secret lacks tls.crt/kubeconfig");
+    ensure!(
+        data.contains_key("tls.crt") && data.contains_key("kubeconfig"),
+        "hub-kubeconfig-secret lacks tls.crt/kubeconfig"
+    );
 
-    Api::<Namespace>::all(wec.clone()).delete("open-cluster-management-agent", &DeleteParams::default()).await?;
+    Api::<Namespace>::all(wec.clone())
+        .delete("open-cluster-management-agent", &DeleteParams::default())
+        .await?;
     let t0 = Instant::now();
-    while Api::<Namespace>::all(wec.clone()).get_opt("open-cluster-management-agent").await?.is_some() {
-        ensure!(t0.elapsed() < Duration::from_secs(60), "agent namespace not deleted");
+    while Api::<Namespace>::all(wec.clone())
+        .get_opt("open-cluster-management-agent")
+        .await?
+        .is_some()
+    {
+        ensure!(
+            t0.elapsed() < Duration::from_secs(60),
+            "agent namespace not deleted"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let t0 = Instant::now();
     while lab.agent_running("cluster3") {
-        ensure!(t0.elapsed() < Duration::from_secs(15), "the OCM agent of cluster3 still runs after unjoin");
+        ensure!(
+            t0.elapsed() < Duration::from_secs(15),
+            "the OCM agent of cluster3 still runs after unjoin"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     Ok(())

@@ -54,17 +54,29 @@ fn main() -> ExitCode {
         v.extend(fleet::tests());
         v
     };
-    let selected: Vec<_> = all.into_iter().filter(|(n, _)| filter.as_ref().is_none_or(|f| n.contains(f.as_str()))).collect();
+    let selected: Vec<_> = all
+        .into_iter()
+        .filter(|(n, _)| filter.as_ref().is_none_or(|f| n.contains(f.as_str())))
+        .collect();
     if selected.is_empty() {
         println!("0 passed, 0 failed");
         return ExitCode::SUCCESS;
     }
 
     // The lab's children are bound to this thread: keep everything on it.
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async move {
         eprintln!("e2e: starting the lab (ITS, WDS, 3 WECs)");
-        let lab = match Lab::start(LabOptions { wecs: 3, dir: None, verbose: true }).await {
+        let lab = match Lab::start(LabOptions {
+            wecs: 3,
+            dir: None,
+            verbose: true,
+        })
+        .await
+        {
             Ok(lab) => lab,
             Err(e) => {
                 eprintln!("e2e: THE LAB DID NOT START: {e}");
@@ -76,11 +88,21 @@ fn main() -> ExitCode {
         let (mut passed, mut failed) = (0, Vec::new());
         for (name, f) in selected {
             let t0 = Instant::now();
-            let outcome = tokio::time::timeout(Duration::from_secs(300), AssertUnwindSafe(f(&ctx)).catch_unwind()).await;
+            let outcome = tokio::time::timeout(
+                Duration::from_secs(300),
+                AssertUnwindSafe(f(&ctx)).catch_unwind(),
+            )
+            .await;
             let verdict = match outcome {
                 Ok(Ok(Ok(()))) => None,
                 Ok(Ok(Err(e))) => Some(e.to_string()),
-                Ok(Err(panic)) => Some(panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "panicked".into())),
+                Ok(Err(panic)) => Some(
+                    panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_else(|| "panicked".into()),
+                ),
                 Err(_) => Some("timed out after 300 s".into()),
             };
             match verdict {
@@ -89,7 +111,11 @@ fn main() -> ExitCode {
                     println!("test {name} ... ok ({:.1}s)", t0.elapsed().as_secs_f64());
                 }
                 Some(why) => {
-                    println!("test {name} ... FAILED ({:.1}s)\n    {}", t0.elapsed().as_secs_f64(), why.replace('\n', "\n    "));
+                    println!(
+                        "test {name} ... FAILED ({:.1}s)\n    {}",
+                        t0.elapsed().as_secs_f64(),
+                        why.replace('\n', "\n    ")
+                    );
                     failed.push(name);
                 }
             }
@@ -99,6 +125,10 @@ fn main() -> ExitCode {
         }
         println!("\n{passed} passed, {} failed", failed.len());
         drop(ctx);
-        if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        if failed.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
     })
 }
