@@ -18,6 +18,8 @@ use kube::api::{
     Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams,
 };
 
+use std::path::Path;
+
 use crate::{Lab, LabError};
 
 fn kerr(what: &str) -> impl Fn(kube::Error) -> LabError + '_ {
@@ -42,172 +44,193 @@ pub fn true_conditions(mc: &DynamicObject) -> Vec<String> {
         .collect()
 }
 
-impl Lab {
-    /// Writes the bootstrap kubeconfig Secret on WEC `name` (what `clusteradm join` writes),
-    /// with a fresh one-hour token of `open-cluster-management/agent-registration-bootstrap`.
-    pub async fn write_bootstrap_secret(&self, name: &str) -> Result<(), LabError> {
-        let its = self.client("its1").await?;
-        let sa: Api<ServiceAccount> = Api::namespaced(its, "open-cluster-management");
-        let tr = TokenRequest {
-            spec: TokenRequestSpec {
-                audiences: vec![],
-                expiration_seconds: Some(3600),
-                ..Default::default()
-            },
+/// Writes the bootstrap kubeconfig Secret on WEC `name` (what `clusteradm join` writes),
+/// with a fresh one-hour token of `open-cluster-management/agent-registration-bootstrap`.
+pub async fn write_bootstrap_secret(kubeconfig: &Path, name: &str) -> Result<(), LabError> {
+    let its = crate::kube_util::client(kubeconfig, "its1").await?;
+    let sa: Api<ServiceAccount> = Api::namespaced(its, "open-cluster-management");
+    let tr = TokenRequest {
+        spec: TokenRequestSpec {
+            audiences: vec![],
+            expiration_seconds: Some(3600),
             ..Default::default()
-        };
-        let token = sa
-            .create_token_request("agent-registration-bootstrap", &PostParams::default(), &tr)
-            .await
-            .map_err(kerr("token request"))?
-            .status
-            .map(|s| s.token)
-            .ok_or_else(|| LabError::Kube("token request returned no token".into()))?;
-        let its_plane = &self.planes()["its1"];
-        let ca =
-            std::fs::read_to_string(self.root().join("pki/serving-ca.crt")).map_err(|source| {
-                LabError::Io {
-                    what: "read serving CA".into(),
-                    source,
-                }
-            })?;
-        let kubeconfig = serde_json::json!({
-            "apiVersion": "v1", "kind": "Config",
-            "clusters": [{"name": "hub", "cluster": {"server": its_plane.server, "certificate-authority-data": crate::b64(ca.as_bytes())}}],
-            "users": [{"name": "bootstrap", "user": {"token": token}}],
-            "contexts": [{"name": "bootstrap", "context": {"cluster": "hub", "user": "bootstrap", "namespace": "default"}}],
-            "current-context": "bootstrap",
-        });
-        let wec = self.client(name).await?;
-        let pp = PatchParams::apply("fleet-lab").force();
-        let ns = Namespace {
-            metadata: ObjectMeta {
-                name: Some("open-cluster-management-agent".into()),
-                ..Default::default()
-            },
+        },
+        ..Default::default()
+    };
+    let token = sa
+        .create_token_request("agent-registration-bootstrap", &PostParams::default(), &tr)
+        .await
+        .map_err(kerr("token request"))?
+        .status
+        .map(|s| s.token)
+        .ok_or_else(|| LabError::Kube("token request returned no token".into()))?;
+    let kc = kube::config::Kubeconfig::read_from(kubeconfig)
+        .map_err(|e| LabError::Kube(e.to_string()))?;
+    let hub = kc
+        .clusters
+        .iter()
+        .find(|c| c.name == "its1")
+        .and_then(|c| c.cluster.clone())
+        .ok_or_else(|| LabError::Kube("no cluster its1 in the lab kubeconfig".into()))?;
+    let bootstrap = serde_json::json!({
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": "hub", "cluster": {"server": hub.server, "certificate-authority-data": hub.certificate_authority_data}}],
+        "users": [{"name": "bootstrap", "user": {"token": token}}],
+        "contexts": [{"name": "bootstrap", "context": {"cluster": "hub", "user": "bootstrap", "namespace": "default"}}],
+        "current-context": "bootstrap",
+    });
+    let wec = crate::kube_util::client(kubeconfig, name).await?;
+    let pp = PatchParams::apply("fleet-lab").force();
+    let ns = Namespace {
+        metadata: ObjectMeta {
+            name: Some("open-cluster-management-agent".into()),
             ..Default::default()
-        };
-        Api::<Namespace>::all(wec.clone())
-            .patch("open-cluster-management-agent", &pp, &Patch::Apply(&ns))
-            .await
-            .map_err(kerr("agent namespace"))?;
-        let secret = Secret {
-            metadata: ObjectMeta {
-                name: Some("bootstrap-hub-kubeconfig".into()),
-                namespace: Some("open-cluster-management-agent".into()),
-                ..Default::default()
-            },
-            type_: Some("Opaque".into()),
-            data: Some(BTreeMap::from([(
-                "kubeconfig".to_owned(),
-                ByteString(serde_json::to_vec(&kubeconfig).expect("json")),
-            )])),
+        },
+        ..Default::default()
+    };
+    Api::<Namespace>::all(wec.clone())
+        .patch("open-cluster-management-agent", &pp, &Patch::Apply(&ns))
+        .await
+        .map_err(kerr("agent namespace"))?;
+    let secret = Secret {
+        metadata: ObjectMeta {
+            name: Some("bootstrap-hub-kubeconfig".into()),
+            namespace: Some("open-cluster-management-agent".into()),
             ..Default::default()
-        };
-        Api::<Secret>::namespaced(wec, "open-cluster-management-agent")
-            .patch("bootstrap-hub-kubeconfig", &pp, &Patch::Apply(&secret))
-            .await
-            .map_err(kerr("bootstrap secret"))?;
-        Ok(())
-    }
+        },
+        type_: Some("Opaque".into()),
+        data: Some(BTreeMap::from([(
+            "kubeconfig".to_owned(),
+            ByteString(serde_json::to_vec(&bootstrap).expect("json")),
+        )])),
+        ..Default::default()
+    };
+    Api::<Secret>::namespaced(wec, "open-cluster-management-agent")
+        .patch("bootstrap-hub-kubeconfig", &pp, &Patch::Apply(&secret))
+        .await
+        .map_err(kerr("bootstrap secret"))?;
+    Ok(())
+}
 
-    /// Approves the pending CSRs of cluster `name` (label
-    /// `open-cluster-management.io/cluster-name`) and sets `hubAcceptsClient`, waiting up
-    /// to `timeout` for the first CSR to appear. Returns how many CSRs were approved.
-    pub async fn accept(&self, name: &str, timeout: Duration) -> Result<usize, LabError> {
-        let its = self.client("its1").await?;
-        let csrs: Api<CertificateSigningRequest> = Api::all(its.clone());
-        let lp = ListParams::default()
-            .labels(&format!("open-cluster-management.io/cluster-name={name}"));
-        let deadline = Instant::now() + timeout;
-        let pending = loop {
-            let list = csrs.list(&lp).await.map_err(kerr("list CSRs"))?;
-            let pending: Vec<CertificateSigningRequest> = list
-                .items
-                .into_iter()
-                .filter(|c| {
-                    c.status
-                        .as_ref()
-                        .and_then(|s| s.conditions.as_ref())
-                        .is_none_or(|v| v.is_empty())
-                })
-                .collect();
-            if !pending.is_empty() {
-                break pending;
-            }
-            if Instant::now() > deadline {
-                return Err(LabError::Timeout(format!("no CSR from cluster {name}")));
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        };
-        for mut csr in pending.clone() {
-            let csr_name = csr.metadata.name.clone().unwrap_or_default();
-            csr.status
-                .get_or_insert_default()
-                .conditions
-                .get_or_insert_default()
-                .push(CertificateSigningRequestCondition {
-                    type_: "Approved".into(),
-                    status: "True".into(),
-                    reason: Some("LabApprove".into()),
-                    message: Some("approved by the fleet lab fixture".into()),
-                    ..Default::default()
-                });
-            csrs.replace_subresource("approval", &csr_name, &PostParams::default(), &csr)
-                .await
-                .map_err(kerr("approve CSR"))?;
+/// Approves the pending CSRs of cluster `name` (label
+/// `open-cluster-management.io/cluster-name`) and sets `hubAcceptsClient`, waiting up
+/// to `timeout` for the first CSR to appear. Returns how many CSRs were approved.
+pub async fn accept(kubeconfig: &Path, name: &str, timeout: Duration) -> Result<usize, LabError> {
+    let its = crate::kube_util::client(kubeconfig, "its1").await?;
+    let csrs: Api<CertificateSigningRequest> = Api::all(its.clone());
+    let lp =
+        ListParams::default().labels(&format!("open-cluster-management.io/cluster-name={name}"));
+    let deadline = Instant::now() + timeout;
+    let pending = loop {
+        let list = csrs.list(&lp).await.map_err(kerr("list CSRs"))?;
+        let pending: Vec<CertificateSigningRequest> = list
+            .items
+            .into_iter()
+            .filter(|c| {
+                c.status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_none_or(|v| v.is_empty())
+            })
+            .collect();
+        if !pending.is_empty() {
+            break pending;
         }
-        managed_clusters(&its)
-            .patch(
-                name,
-                &PatchParams::default(),
-                &Patch::Merge(serde_json::json!({"spec": {"hubAcceptsClient": true}})),
-            )
+        if Instant::now() > deadline {
+            return Err(LabError::Timeout(format!("no CSR from cluster {name}")));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    for mut csr in pending.clone() {
+        let csr_name = csr.metadata.name.clone().unwrap_or_default();
+        csr.status
+            .get_or_insert_default()
+            .conditions
+            .get_or_insert_default()
+            .push(CertificateSigningRequestCondition {
+                type_: "Approved".into(),
+                status: "True".into(),
+                reason: Some("LabApprove".into()),
+                message: Some("approved by the fleet lab fixture".into()),
+                ..Default::default()
+            });
+        csrs.replace_subresource("approval", &csr_name, &PostParams::default(), &csr)
             .await
-            .map_err(kerr("accept ManagedCluster"))?;
-        Ok(pending.len())
+            .map_err(kerr("approve CSR"))?;
+    }
+    managed_clusters(&its)
+        .patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"spec": {"hubAcceptsClient": true}})),
+        )
+        .await
+        .map_err(kerr("accept ManagedCluster"))?;
+    Ok(pending.len())
+}
+
+/// Waits until ManagedCluster `name` has all of `conditions` True.
+pub async fn wait_managed_cluster(
+    kubeconfig: &Path,
+    name: &str,
+    conditions: &[&str],
+    timeout: Duration,
+) -> Result<(), LabError> {
+    let api = managed_clusters(&crate::kube_util::client(kubeconfig, "its1").await?);
+    let deadline = Instant::now() + timeout;
+    let mut seen = Vec::new();
+    loop {
+        if let Some(mc) = api
+            .get_opt(name)
+            .await
+            .map_err(kerr("get ManagedCluster"))?
+        {
+            seen = true_conditions(&mc);
+            if conditions.iter().all(|c| seen.iter().any(|s| s == c)) {
+                return Ok(());
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(LabError::Timeout(format!(
+                "ManagedCluster {name}: wanted {conditions:?} True, have {seen:?}"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Join + accept + wait Available: a WEC registered with the ITS, as the demo and the
+/// tests need until fleet registers WECs itself.
+pub async fn register_wec(kubeconfig: &Path, name: &str) -> Result<(), LabError> {
+    write_bootstrap_secret(kubeconfig, name).await?;
+    accept(kubeconfig, name, Duration::from_secs(90)).await?;
+    let available = ["ManagedClusterJoined", "ManagedClusterConditionAvailable"];
+    wait_managed_cluster(kubeconfig, name, &available, Duration::from_secs(120)).await
+}
+
+impl Lab {
+    /// See [`write_bootstrap_secret`].
+    pub async fn write_bootstrap_secret(&self, name: &str) -> Result<(), LabError> {
+        write_bootstrap_secret(self.kubeconfig(), name).await
     }
 
-    /// Waits until ManagedCluster `name` has all of `conditions` True.
+    /// See [`accept`].
+    pub async fn accept(&self, name: &str, timeout: Duration) -> Result<usize, LabError> {
+        accept(self.kubeconfig(), name, timeout).await
+    }
+
+    /// See [`wait_managed_cluster`].
     pub async fn wait_managed_cluster(
         &self,
         name: &str,
         conditions: &[&str],
         timeout: Duration,
     ) -> Result<(), LabError> {
-        let api = managed_clusters(&self.client("its1").await?);
-        let deadline = Instant::now() + timeout;
-        let mut seen = Vec::new();
-        loop {
-            if let Some(mc) = api
-                .get_opt(name)
-                .await
-                .map_err(kerr("get ManagedCluster"))?
-            {
-                seen = true_conditions(&mc);
-                if conditions.iter().all(|c| seen.iter().any(|s| s == c)) {
-                    return Ok(());
-                }
-            }
-            if Instant::now() > deadline {
-                return Err(LabError::Timeout(format!(
-                    "ManagedCluster {name}: wanted {conditions:?} True, have {seen:?}"
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        wait_managed_cluster(self.kubeconfig(), name, conditions, timeout).await
     }
 
-    /// Join + accept + wait Available: a WEC registered with the ITS, as the demo and the
-    /// tests need until fleet registers WECs itself.
+    /// See [`register_wec`].
     pub async fn register_wec(&self, name: &str) -> Result<(), LabError> {
-        self.write_bootstrap_secret(name).await?;
-        self.accept(name, Duration::from_secs(90)).await?;
-        self.wait_managed_cluster(
-            name,
-            &["ManagedClusterJoined", "ManagedClusterConditionAvailable"],
-            Duration::from_secs(120),
-        )
-        .await
+        register_wec(self.kubeconfig(), name).await
     }
 }

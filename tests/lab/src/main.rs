@@ -1,4 +1,6 @@
 //! `lab serve --dir DIR [--wecs N]`: runs a lab in the foreground until SIGTERM or SIGINT.
+//! `lab register --kubeconfig PATH NAME…`: joins and accepts WECs of a running lab (the
+//! `clusteradm join` + `accept` stand-in the demo uses until fleet registers WECs itself).
 //! `tests/lab/lab up|down` wraps it for people (background start, readiness, cleanup).
 //!
 //! When the lab is ready, `DIR/pids` lists `component pid` lines and `DIR/ready` holds the
@@ -10,12 +12,15 @@ use std::process::ExitCode;
 use fleet_lab::{Lab, LabOptions};
 
 fn usage() -> ExitCode {
-    eprintln!("usage: lab serve --dir DIR [--wecs N]");
+    eprintln!("usage: lab serve --dir DIR [--wecs N] | lab register --kubeconfig PATH NAME...");
     ExitCode::from(2)
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("register") {
+        return register(&args[1..]);
+    }
     if args.first().map(String::as_str) != Some("serve") {
         return usage();
     }
@@ -71,6 +76,30 @@ fn main() -> ExitCode {
         }
         eprintln!("lab: stopping");
         drop(lab);
+        ExitCode::SUCCESS
+    })
+}
+
+fn register(args: &[String]) -> ExitCode {
+    let (Some("--kubeconfig"), Some(kubeconfig)) = (args.first().map(String::as_str), args.get(1))
+    else {
+        return usage();
+    };
+    let names = &args[2..];
+    let kubeconfig = PathBuf::from(kubeconfig);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        for name in names {
+            eprintln!("lab: registering {name} (bootstrap Secret, CSR approval, hubAcceptsClient)");
+            if let Err(e) = fleet_lab::fixtures::register_wec(&kubeconfig, name).await {
+                eprintln!("lab: registering {name} failed: {e}");
+                return ExitCode::FAILURE;
+            }
+            eprintln!("lab: {name} is Joined and Available");
+        }
         ExitCode::SUCCESS
     })
 }
