@@ -5,3 +5,4 @@ pub mod diff;
 pub mod kube;
 pub mod observe;
 pub mod plan;
+pub mod render;

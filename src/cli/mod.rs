@@ -5,7 +5,12 @@
 //! miette::Result<ExitCode>` (or an `async fn`). Results go to stdout; diagnostics, progress
 //! and logs go to stderr.
 
+pub mod apply;
+pub mod drift;
 pub mod fmt;
+pub mod graph;
+pub mod pipeline;
+pub mod plan;
 pub mod validate;
 
 use std::io::IsTerminal;
@@ -56,6 +61,14 @@ pub enum ColorChoice {
 pub enum Command {
     /// Check fleet.toml offline and report every problem.
     Validate(validate::Args),
+    /// Show what apply would change on the ITS, the WDS and the WECs (read-only).
+    Plan(plan::Args),
+    /// Make the live fleet match fleet.toml.
+    Apply(apply::Args),
+    /// Report only out-of-band changes; exit 2 when there is drift.
+    Drift(drift::Args),
+    /// Print the plan's dependency graph.
+    Graph(graph::Args),
     /// Rewrite fleet.toml in canonical form, keeping comments.
     Fmt(fmt::Args),
 }
@@ -88,9 +101,13 @@ impl From<Exit> for ExitCode {
 
 /// Runs the parsed command line.
 pub async fn execute(cli: Cli) -> miette::Result<ExitCode> {
-    init_terminal(cli.global.color);
+    let colors = init_terminal(cli.global.color);
     match cli.command {
         Command::Validate(args) => validate::execute(&cli.global, args),
+        Command::Plan(args) => plan::execute(&cli.global, colors, args).await,
+        Command::Apply(args) => apply::execute(&cli.global, colors, args).await,
+        Command::Drift(args) => drift::execute(&cli.global, colors, args).await,
+        Command::Graph(args) => graph::execute(&cli.global, args).await,
         Command::Fmt(args) => fmt::execute(&cli.global, args),
     }
 }

@@ -145,6 +145,26 @@ impl Clients {
     }
 }
 
+/// Retries a read a few times (about 3 s in all) on 429, 503 and 504: an API server that is
+/// briefly busy or (re)initialising a resource's storage is not an unreadable cluster.
+async fn retry_transient<T, F, Fut>(mut call: F) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+{
+    let mut delay = Duration::from_millis(100);
+    for _ in 0..5 {
+        match call().await {
+            Err(kube::Error::Api(s)) if matches!(s.code, 429 | 503 | 504) => {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            other => return other,
+        }
+    }
+    call().await
+}
+
 fn api_resource(kind: Kind) -> ApiResource {
     ApiResource::from_gvk_with_plural(
         &GroupVersionKind::gvk(kind.group(), kind.version(), kind.as_str()),
@@ -200,8 +220,8 @@ impl Cluster {
         namespace: Option<&str>,
         name: &str,
     ) -> Result<Option<Value>, KubeError> {
-        api(&self.client, kind, namespace)
-            .get_opt(name)
+        let api = api(&self.client, kind, namespace);
+        retry_transient(|| api.get_opt(name))
             .await
             .map(|o| o.map(to_value))
             .map_err(|e| api_error(&self.context, format!("get {} {name}", kind.as_str()), e))

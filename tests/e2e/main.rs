@@ -4,6 +4,23 @@
 //!
 //! `cargo test --test e2e [-- FILTER]` runs the tests whose name contains FILTER.
 
+/// Fails the test with a message.
+#[macro_export]
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(format!($($msg)+).into());
+        }
+    };
+}
+
+/// Turns `async fn name(ctx: &Ctx) -> TestResult` items into `(name, TestFn)` pairs.
+macro_rules! tests {
+    ($($path:path),* $(,)?) => {
+        vec![$((stringify!($path).trim_start_matches("crate::"), (|ctx| Box::pin($path(ctx))) as TestFn)),*]
+    };
+}
+
 mod fleet;
 mod lab;
 
@@ -24,23 +41,6 @@ pub struct Ctx {
 pub type TestResult = Result<(), Box<dyn std::error::Error>>;
 pub type TestFuture<'a> = Pin<Box<dyn Future<Output = TestResult> + 'a>>;
 pub type TestFn = for<'a> fn(&'a Ctx) -> TestFuture<'a>;
-
-/// Fails the test with a message.
-#[macro_export]
-macro_rules! ensure {
-    ($cond:expr, $($msg:tt)+) => {
-        if !$cond {
-            return Err(format!($($msg)+).into());
-        }
-    };
-}
-
-/// Turns `async fn name(ctx: &Ctx) -> TestResult` items into `(name, TestFn)` pairs.
-macro_rules! tests {
-    ($($path:path),* $(,)?) => {
-        vec![$((stringify!($path), (|ctx| Box::pin($path(ctx))) as TestFn)),*]
-    };
-}
 
 fn main() -> ExitCode {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));

@@ -80,11 +80,12 @@ pub async fn install_crds(client: &Client, files: &[std::path::PathBuf]) -> Resu
                 .map_err(|e| LabError::Kube(format!("get CRD {name}: {e}")))?;
             let established = crd
                 .status
-                .and_then(|s| s.conditions)
-                .unwrap_or_default()
-                .iter()
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .into_iter()
+                .flatten()
                 .any(|c| c.type_ == "Established" && c.status == "True");
-            if established {
+            if established && serves_list(client, &crd).await {
                 break;
             }
             if Instant::now() > deadline {
@@ -115,4 +116,23 @@ where
             K::kind(&Default::default())
         ))
     })
+}
+
+/// Whether a LIST of the CRD's storage version answers: `Established` comes a moment before
+/// the resource's storage is ready ("storage is (re)initializing").
+async fn serves_list(client: &Client, crd: &CustomResourceDefinition) -> bool {
+    use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams};
+    let spec = &crd.spec;
+    let Some(version) = spec
+        .versions
+        .iter()
+        .find(|v| v.storage)
+        .or_else(|| spec.versions.first())
+    else {
+        return false;
+    };
+    let gvk = GroupVersionKind::gvk(&spec.group, &version.name, &spec.names.kind);
+    let ar = ApiResource::from_gvk_with_plural(&gvk, &spec.names.plural);
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
+    api.list(&ListParams::default().limit(1)).await.is_ok()
 }
