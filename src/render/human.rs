@@ -1,0 +1,263 @@
+//! The human view: a Terraform-like plan for a terminal.
+//!
+//! A header naming the ITS and the `fleet.toml` digest, a legend of the symbols used, one
+//! section per place (shared ITS and WDS objects, then each WEC), each object with its
+//! symbol (`+` create, `~` update, `-/+` replace, `-` destroy), its cause and notes, each
+//! field as `path: old → new`, `+ path = new` or `- path = old` (long values as indented
+//! JSON, line-diffed). Then what could not be read, unmanaged, orphaned and unchanged WECs,
+//! the destroys repeated, and Terraform's closing line.
+//!
+//! With `color = false` the text contains no escape codes at all.
+
+use owo_colors::{OwoColorize, Style};
+
+use super::{
+    Header, Line, Mark, Place, Report, change_lines, closing_line, destroys, incomplete_warning,
+    its_description, legend, object_notes, object_title, object_with_location, plural, sections,
+    short_digest,
+};
+use crate::diff::{Action, Change};
+use crate::plan::Plan;
+
+/// Unchanged WECs named before the rest are only counted.
+const UNCHANGED_SHOWN: usize = 10;
+
+struct Painter {
+    color: bool,
+}
+
+impl Painter {
+    fn paint(&self, text: &str, style: Style) -> String {
+        if self.color {
+            text.style(style).to_string()
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn action(&self, a: Action) -> Style {
+        match a {
+            Action::Create => Style::new().green(),
+            Action::Update => Style::new().yellow(),
+            Action::Replace => Style::new().magenta(),
+            Action::Delete => Style::new().red(),
+        }
+    }
+
+    fn mark(&self, m: Mark) -> Style {
+        match m {
+            Mark::Add => Style::new().green(),
+            Mark::Remove => Style::new().red(),
+            Mark::Change => Style::new().yellow(),
+            Mark::Same => Style::new().dimmed(),
+        }
+    }
+}
+
+fn symbol(m: Mark) -> &'static str {
+    match m {
+        Mark::Add => "+",
+        Mark::Remove => "-",
+        Mark::Change => "~",
+        Mark::Same => " ",
+    }
+}
+
+/// Renders the plan (or drift report) for a terminal.
+pub fn render(plan: &Plan, header: &Header, color: bool) -> String {
+    let p = Painter { color };
+    let bold = Style::new().bold();
+    let dim = Style::new().dimmed();
+    let mut out = String::new();
+
+    out.push_str(&p.paint(
+        &format!(
+            "fleet {} — {}, fleet.toml {}",
+            header.report.as_str(),
+            its_description(header),
+            short_digest(&header.config_digest)
+        ),
+        bold,
+    ));
+    out.push('\n');
+    if !header.targets.is_empty() {
+        out.push_str(&p.paint(
+            &format!(
+                "Targets: {} (other WECs were not compared)",
+                header.targets.join(", ")
+            ),
+            Style::new().yellow(),
+        ));
+        out.push('\n');
+    }
+
+    let legend = legend(plan);
+    if !legend.is_empty() {
+        let intro = match header.report {
+            Report::Plan => "Symbols:",
+            Report::Drift => "Symbols (what apply would do to restore fleet.toml):",
+        };
+        let items: Vec<String> = legend
+            .iter()
+            .map(|(a, text)| format!("{} {text}", p.paint(a.symbol(), p.action(*a))))
+            .collect();
+        out.push('\n');
+        out.push_str(&format!("{intro} {}\n", items.join(", ")));
+    }
+
+    for section in sections(plan) {
+        out.push('\n');
+        let blocked = section
+            .changes
+            .iter()
+            .filter(|&&i| plan.diff.changes[i].blocked.is_some())
+            .count();
+        let mut count = plural(section.changes.len(), "change", "changes");
+        if blocked > 0 {
+            count.push_str(&format!(", {blocked} blocked"));
+        }
+        out.push_str(&format!(
+            "{} {}\n",
+            p.paint(&section.place.to_string(), bold),
+            p.paint(&format!("— {count}"), dim)
+        ));
+        for &i in &section.changes {
+            object(&mut out, &p, &plan.diff.changes[i], &section.place);
+        }
+    }
+
+    footer(&mut out, &p, plan, header);
+    out
+}
+
+fn object(out: &mut String, p: &Painter, c: &Change, place: &Place<'_>) {
+    let style = p.action(c.action);
+    let mut cause = super::cause_summary(c);
+    if c.blocked.is_some() {
+        cause.push_str(", blocked");
+    }
+    out.push_str(&format!(
+        "  {} {} {}\n",
+        p.paint(c.action.symbol(), style),
+        p.paint(&object_title(c, place), Style::new().bold()),
+        p.paint(&format!("— {cause}"), Style::new().dimmed()),
+    ));
+    for note in object_notes(c) {
+        let s = if note.starts_with("blocked") {
+            Style::new().yellow()
+        } else {
+            Style::new().dimmed()
+        };
+        out.push_str(&format!("      {}\n", p.paint(&format!("# {note}"), s)));
+    }
+    for line in change_lines(c) {
+        field_line(out, p, &line);
+    }
+}
+
+fn field_line(out: &mut String, p: &Painter, l: &Line) {
+    let indent = "      ".to_owned() + &"    ".repeat(l.depth);
+    let text = match l.mark {
+        Mark::Same => p.paint(&l.text, Style::new().dimmed()),
+        _ => l.text.clone(),
+    };
+    let mut line = format!("{indent}{} {text}", p.paint(symbol(l.mark), p.mark(l.mark)));
+    if let Some(n) = &l.note {
+        line.push_str(&format!(
+            "  {}",
+            p.paint(&format!("# {n}"), Style::new().dimmed())
+        ));
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
+}
+
+fn footer(out: &mut String, p: &Painter, plan: &Plan, header: &Header) {
+    let d = &plan.diff;
+    let bold = Style::new().bold();
+    let dim = Style::new().dimmed();
+    let mut block = String::new();
+
+    if !d.unreadable.is_empty() {
+        block.push_str(&p.paint(
+            "Could not be read (unknown — not in sync):",
+            Style::new().red().bold(),
+        ));
+        block.push('\n');
+        for (place, err) in &d.unreadable {
+            block.push_str(&format!(
+                "  {} {place}: {err}\n",
+                p.paint("?", Style::new().red())
+            ));
+        }
+    }
+    if !d.unmanaged_wecs.is_empty() {
+        block.push_str(&format!(
+            "{} {}\n",
+            p.paint(
+                "Unmanaged WECs (on the ITS, not in fleet.toml; fleet never touches them):",
+                bold
+            ),
+            d.unmanaged_wecs.join(", ")
+        ));
+    }
+    if !d.orphaned_wecs.is_empty() {
+        block.push_str(&format!(
+            "{} {}\n",
+            p.paint(
+                "Orphaned WECs (fleet managed them, now gone from fleet.toml; only --prune deregisters them):",
+                bold
+            ),
+            d.orphaned_wecs.join(", ")
+        ));
+    }
+    if !d.unchanged_wecs.is_empty() {
+        let n = d.unchanged_wecs.len();
+        let mut names = d
+            .unchanged_wecs
+            .iter()
+            .take(UNCHANGED_SHOWN)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if n > UNCHANGED_SHOWN {
+            names.push_str(&format!(" and {} more", n - UNCHANGED_SHOWN));
+        }
+        let what = match header.report {
+            Report::Plan => "Unchanged WECs",
+            Report::Drift => "WECs without drift",
+        };
+        block.push_str(&p.paint(&format!("{what} ({n}): {names}"), dim));
+        block.push('\n');
+    }
+    if !block.is_empty() {
+        out.push('\n');
+        out.push_str(&block);
+    }
+
+    let destroys = destroys(plan);
+    if !destroys.is_empty() {
+        out.push('\n');
+        out.push_str(&p.paint("Destroys:", Style::new().red().bold()));
+        out.push('\n');
+        for c in destroys {
+            let what = object_with_location(c);
+            let line = match c.action {
+                Action::Replace => format!("{what} (replaced)"),
+                _ => what,
+            };
+            out.push_str(&format!(
+                "  {} {line}\n",
+                p.paint(c.action.symbol(), p.action(c.action))
+            ));
+        }
+    }
+
+    out.push('\n');
+    if let Some(w) = incomplete_warning(plan, header) {
+        out.push_str(&p.paint(&w, Style::new().red().bold()));
+        out.push('\n');
+    }
+    out.push_str(&p.paint(&closing_line(plan, header), bold));
+    out.push('\n');
+}

@@ -1,0 +1,576 @@
+//! Snapshots of every view for one plan that holds every kind of change, plus the empty,
+//! incomplete and drift cases.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::config;
+use crate::diff::desired::{LAST_APPLIED, MANAGED_BY, MANAGER, PROPERTIES_NS, RBAC_LABEL};
+use crate::diff::object::{Kind, Location, ObjectRef};
+use crate::diff::{DiffOptions, diff, inventory_key};
+use crate::observe::snapshot::ObservedFleet;
+use crate::plan::{self, Plan};
+
+const FLEET: &str = r#"
+[its]
+context = "its1"
+[wds]
+context = "wds1"
+
+[rbac.aw]
+mode = "downsync"
+[[rbac.aw.rules]]
+api_groups = ["workload.codeflare.dev"]
+resources = ["appwrappers"]
+verbs = ["get", "list", "watch"]
+
+[rbac.jobs]
+mode = "direct"
+namespace = "team-a"
+[[rbac.jobs.rules]]
+api_groups = ["batch"]
+resources = ["jobs"]
+verbs = ["get", "list", "watch", "create"]
+
+[wec.cluster1]
+labels = { env = "prod", region = "us-west", team = "a" }
+properties = { maxPods = "100" }
+rbac = ["aw", "jobs"]
+
+[wec.cluster2]
+labels = { region = "us-east" }
+properties = { maxPods = "200" }
+
+[wec.cluster3]
+labels = { region = "eu" }
+
+[wec.edge-7]
+labels = { region = "edge" }
+properties = { site = "store-7" }
+
+[wec.edge-8]
+labels = { region = "edge" }
+rbac = ["jobs"]
+"#;
+
+fn header(report: Report) -> Header {
+    Header {
+        report,
+        its_context: "its1".into(),
+        its_server: Some("https://127.0.0.1:6443".into()),
+        its_uid: Some("3f2a9c4e-1d2b-4c5a-9e8f-0a1b2c3d4e5f".into()),
+        config_digest: "sha256:9c1e4b2a07d3f5e6c8b9a0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1"
+            .into(),
+        targets: Vec::new(),
+    }
+}
+
+fn entry(manager: &str, op: &str, fields: Value) -> Value {
+    json!({"manager": manager, "operation": op, "time": "2026-11-21T10:00:00Z", "fieldsV1": fields})
+}
+
+fn label_fields(keys: &[&str]) -> Value {
+    let labels: serde_json::Map<String, Value> =
+        keys.iter().map(|k| (format!("f:{k}"), json!({}))).collect();
+    json!({"f:metadata": {"f:labels": labels}})
+}
+
+fn managed_cluster(name: &str, labels: Value, managed: Vec<Value>, last: Option<Value>) -> Value {
+    let mut mc = json!({
+        "apiVersion": "cluster.open-cluster-management.io/v1", "kind": "ManagedCluster",
+        "metadata": {"name": name, "uid": format!("uid-{name}"), "resourceVersion": "7", "labels": labels, "managedFields": managed},
+        "spec": {"hubAcceptsClient": true}
+    });
+    if let Some(l) = last {
+        mc["metadata"]["annotations"] = json!({ LAST_APPLIED: l.to_string() });
+    }
+    mc
+}
+
+/// A fleet-applied object: fleet owns its labels and `owned` top-level fields.
+fn fleet_object(
+    kind: Kind,
+    ns: Option<&str>,
+    name: &str,
+    expansion: Option<&str>,
+    fields: Value,
+) -> Value {
+    let mut labels = json!({ MANAGED_BY: MANAGER });
+    if let Some(e) = expansion {
+        labels[RBAC_LABEL] = e.into();
+    }
+    let mut trie = json!({"f:metadata": {"f:labels": {
+        format!("f:{MANAGED_BY}"): {}, format!("f:{RBAC_LABEL}"): {}
+    }}});
+    for (k, v) in fields.as_object().into_iter().flatten() {
+        match v.as_object() {
+            Some(m) if k == "data" => {
+                trie["f:data"] = m.keys().map(|dk| (format!("f:{dk}"), json!({}))).collect();
+            }
+            _ => trie[format!("f:{k}")] = json!({}),
+        }
+    }
+    let mut obj = json!({
+        "apiVersion": kind.api_version(), "kind": kind.as_str(),
+        "metadata": {"name": name, "uid": format!("uid-{}", name.replace(':', "-")), "resourceVersion": "42",
+            "labels": labels, "managedFields": [entry(MANAGER, "Apply", trie)]}
+    });
+    if let Some(ns) = ns {
+        obj["metadata"]["namespace"] = ns.into();
+    }
+    if let (Value::Object(o), Value::Object(f)) = (&mut obj, fields) {
+        o.extend(f);
+    }
+    obj
+}
+
+fn listed_everywhere(o: &mut ObservedFleet, wecs: &[&str]) {
+    for loc in [Location::Its, Location::Wds] {
+        for k in [
+            Kind::ManagedCluster,
+            Kind::ConfigMap,
+            Kind::Namespace,
+            Kind::ClusterRole,
+            Kind::ClusterRoleBinding,
+            Kind::BindingPolicy,
+        ] {
+            o.listed.insert((loc.clone(), k));
+        }
+    }
+    for w in wecs {
+        for k in [
+            Kind::Namespace,
+            Kind::ClusterRole,
+            Kind::ClusterRoleBinding,
+            Kind::Role,
+            Kind::RoleBinding,
+        ] {
+            o.listed.insert((Location::Wec((*w).into()), k));
+        }
+    }
+}
+
+fn in_sync_mc(name: &str, labels: Value) -> Value {
+    let keys: Vec<String> = labels
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    managed_cluster(
+        name,
+        labels.clone(),
+        vec![entry(MANAGER, "Apply", label_fields(&keys))],
+        Some(json!({"applied": {"metadata": {"labels": labels}}})),
+    )
+}
+
+/// The live fleet behind [`FLEET`]: cluster1 has config, drift and conflict changes on its
+/// ManagedCluster, its properties ConfigMap deleted out of band, a Role to update and a
+/// RoleBinding whose roleRef forces a replacement; cluster2's properties change; cluster3
+/// is in sync; edge-7 is not registered (blocked); edge-8 cannot be read; the WDS holds a
+/// retired expansion to destroy; edge-9 is unmanaged and old-wec orphaned.
+fn observed() -> ObservedFleet {
+    let mut o = ObservedFleet::default();
+    listed_everywhere(&mut o, &["cluster1", "cluster2", "cluster3", "edge-7"]);
+    let its = Location::Its;
+    let wds = Location::Wds;
+    let c1 = Location::Wec("cluster1".into());
+
+    let props_cm1 =
+        ObjectRef::namespaced(Location::Its, Kind::ConfigMap, PROPERTIES_NS, "cluster1");
+    let cluster1 = managed_cluster(
+        "cluster1",
+        json!({"env": "staging", "region": "us-east", "team": "b", "old": "x",
+               "cluster.open-cluster-management.io/clusterset": "default"}),
+        vec![
+            entry(MANAGER, "Apply", label_fields(&["region", "old"])),
+            entry("kubectl-label", "Update", label_fields(&["env"])),
+            entry("argocd", "Apply", label_fields(&["team"])),
+            entry(
+                "registration-controller",
+                "Update",
+                label_fields(&["cluster.open-cluster-management.io/clusterset"]),
+            ),
+        ],
+        Some(json!({
+            "applied": {"metadata": {"labels": {"env": "prod", "region": "us-east", "old": "x"}}},
+            "objects": [inventory_key(&props_cm1)],
+        })),
+    );
+    let items: Vec<(Location, Kind, Value)> = vec![
+        (its.clone(), Kind::ManagedCluster, cluster1),
+        (
+            its.clone(),
+            Kind::ManagedCluster,
+            in_sync_mc("cluster2", json!({"region": "us-east"})),
+        ),
+        (
+            its.clone(),
+            Kind::ManagedCluster,
+            in_sync_mc("cluster3", json!({"region": "eu"})),
+        ),
+        (
+            its.clone(),
+            Kind::ManagedCluster,
+            in_sync_mc("edge-8", json!({"region": "edge"})),
+        ),
+        (
+            its.clone(),
+            Kind::ManagedCluster,
+            managed_cluster(
+                "edge-9",
+                json!({"region": "lab"}),
+                vec![entry("clusteradm", "Update", label_fields(&["region"]))],
+                None,
+            ),
+        ),
+        (
+            its.clone(),
+            Kind::ManagedCluster,
+            managed_cluster(
+                "old-wec",
+                json!({"region": "us-east"}),
+                vec![entry(MANAGER, "Apply", label_fields(&["region"]))],
+                None,
+            ),
+        ),
+        (
+            its.clone(),
+            Kind::Namespace,
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": PROPERTIES_NS}}),
+        ),
+        (
+            its.clone(),
+            Kind::ConfigMap,
+            fleet_object(
+                Kind::ConfigMap,
+                Some(PROPERTIES_NS),
+                "cluster2",
+                None,
+                json!({"data": {"maxPods": "100"}}),
+            ),
+        ),
+        (
+            c1.clone(),
+            Kind::Namespace,
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}}),
+        ),
+        (
+            c1.clone(),
+            Kind::Role,
+            fleet_object(
+                Kind::Role,
+                Some("team-a"),
+                "fleet:jobs",
+                Some("jobs"),
+                json!({"rules": [{"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get", "list", "watch"]}]}),
+            ),
+        ),
+        (
+            c1.clone(),
+            Kind::RoleBinding,
+            fleet_object(
+                Kind::RoleBinding,
+                Some("team-a"),
+                "fleet:jobs",
+                Some("jobs"),
+                json!({
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "jobs-reader"},
+                    "subjects": [{"kind": "ServiceAccount", "name": "klusterlet-work-sa", "namespace": "open-cluster-management-agent"}]
+                }),
+            ),
+        ),
+        (
+            wds.clone(),
+            Kind::BindingPolicy,
+            fleet_object(
+                Kind::BindingPolicy,
+                None,
+                "fleet-rbac-legacy",
+                Some("legacy"),
+                json!({"spec": {}}),
+            ),
+        ),
+        (
+            wds.clone(),
+            Kind::ClusterRole,
+            fleet_object(
+                Kind::ClusterRole,
+                None,
+                "fleet:legacy",
+                Some("legacy"),
+                json!({"rules": []}),
+            ),
+        ),
+    ];
+    for (loc, kind, obj) in items {
+        o.insert_list(&loc, kind, [obj]);
+    }
+    o.unreadable.insert(
+        Location::Wec("edge-8".into()),
+        "Get \"https://10.0.8.1:6443/api\": dial tcp 10.0.8.1:6443: connect: connection refused"
+            .into(),
+    );
+    o
+}
+
+fn build(toml: &str, observed: &ObservedFleet) -> crate::diff::Diff {
+    let fleet = config::from_str(Path::new("fleet.toml"), toml)
+        .expect("valid fleet.toml")
+        .fleet;
+    diff(&fleet, observed, &DiffOptions::default())
+}
+
+fn full_plan() -> Plan {
+    plan::build(build(FLEET, &observed())).expect("acyclic")
+}
+
+fn drift_plan() -> Plan {
+    plan::build(build(FLEET, &observed()).drift_only()).expect("acyclic")
+}
+
+const SMALL: &str = r#"
+[its]
+context = "its1"
+[wec.cluster3]
+labels = { region = "eu" }
+[wec.edge-8]
+labels = { region = "edge" }
+"#;
+
+fn small_observed(edge8_readable: bool) -> ObservedFleet {
+    let mut o = ObservedFleet::default();
+    listed_everywhere(&mut o, &["cluster3", "edge-8"]);
+    for (n, r) in [("cluster3", "eu"), ("edge-8", "edge")] {
+        o.insert_list(
+            &Location::Its,
+            Kind::ManagedCluster,
+            [in_sync_mc(n, json!({ "region": r }))],
+        );
+    }
+    if !edge8_readable {
+        o.unreadable.insert(
+            Location::Its,
+            "ManagedCluster list: the server has asked for the client to provide credentials"
+                .into(),
+        );
+    }
+    o
+}
+
+/// Every view of a plan, for one snapshot each.
+fn all_views(name: &str, plan: &Plan, header: &Header) {
+    insta::assert_snapshot!(format!("{name}_human"), human::render(plan, header, false));
+    insta::assert_snapshot!(format!("{name}_markdown"), markdown::render(plan, header));
+    insta::assert_snapshot!(format!("{name}_json"), json::render(plan, header));
+    insta::assert_snapshot!(format!("{name}_dot"), dot::render(plan, header));
+}
+
+#[test]
+fn the_fixture_has_every_kind_of_change() {
+    let p = full_plan();
+    let d = &p.diff;
+    let has = |f: &dyn Fn(&crate::diff::Change) -> bool| d.changes.iter().any(f);
+    for a in [
+        Action::Create,
+        Action::Update,
+        Action::Replace,
+        Action::Delete,
+    ] {
+        assert!(has(&|c| c.action == a), "no {a:?}");
+    }
+    assert!(has(&|c| c.blocked.is_some()));
+    assert!(has(&|c| c.r.kind == Kind::Role && c.r.namespace.is_some()));
+    assert!(has(&|c| c.r.kind == Kind::BindingPolicy));
+    for label in ["config", "drift", "conflict"] {
+        assert!(
+            has(&|c| c.fields.iter().any(|f| f.cause.label() == label)),
+            "no {label}"
+        );
+    }
+    assert_eq!(d.unmanaged_wecs, ["edge-9"]);
+    assert_eq!(d.orphaned_wecs, ["old-wec"]);
+    assert_eq!(d.unchanged_wecs, ["cluster3"]);
+    assert!(d.unreadable.contains_key("wec/edge-8"));
+}
+
+#[test]
+fn every_change_plan() {
+    all_views("every_change", &full_plan(), &header(Report::Plan));
+}
+
+#[test]
+fn drift_report() {
+    all_views("drift", &drift_plan(), &header(Report::Drift));
+}
+
+#[test]
+fn empty_plan() {
+    let p = plan::build(build(SMALL, &small_observed(true))).expect("acyclic");
+    assert!(!p.has_changes());
+    all_views("empty", &p, &header(Report::Plan));
+}
+
+#[test]
+fn incomplete_plan_without_changes_never_says_no_changes() {
+    let p = plan::build(build(SMALL, &small_observed(false))).expect("acyclic");
+    assert!(!p.has_changes());
+    let h = header(Report::Plan);
+    let text = human::render(&p, &h, false);
+    assert!(!text.contains("No changes."), "{text}");
+    assert!(!markdown::render(&p, &h).contains("No changes."));
+    all_views("incomplete", &p, &h);
+}
+
+#[test]
+fn drift_without_drift_says_no_drift() {
+    let p = plan::build(build(SMALL, &small_observed(true)).drift_only()).expect("acyclic");
+    let text = human::render(&p, &header(Report::Drift), false);
+    assert!(text.trim_end().ends_with("No drift."), "{text}");
+}
+
+#[test]
+fn targets_are_shown() {
+    let p = plan::build(build(SMALL, &small_observed(true))).expect("acyclic");
+    let h = Header {
+        targets: vec!["wec/cluster3".into()],
+        ..header(Report::Plan)
+    };
+    insta::assert_snapshot!("targeted_human", human::render(&p, &h, false));
+}
+
+#[test]
+fn json_parses_back_and_matches_the_plan() {
+    for p in [full_plan(), drift_plan()] {
+        let text = json::render(&p, &header(Report::Plan));
+        let doc: json::JsonPlan = serde_json::from_str(&text).expect("valid JSON");
+        assert_eq!(doc.format_version, "1.0");
+        let s = doc.summary;
+        assert_eq!(
+            (s.add, s.change, s.destroy, s.blocked),
+            (
+                p.summary.add,
+                p.summary.change,
+                p.summary.destroy,
+                p.summary.blocked
+            )
+        );
+        assert_eq!(doc.changes.len(), p.diff.changes.len());
+        let a = doc.actions;
+        assert_eq!(
+            a.create + a.update + a.replace + a.delete,
+            p.diff.changes.len()
+        );
+        let c = doc.causes;
+        assert_eq!(c.config + c.drift + c.conflict, p.diff.changes.len());
+        assert_eq!(doc.incomplete, !p.diff.unreadable.is_empty());
+        // Every key of the schema is present, even when empty.
+        let raw: Value = serde_json::from_str(&text).unwrap();
+        for key in [
+            "format_version",
+            "report",
+            "its_context",
+            "its_server",
+            "its_uid",
+            "config_digest",
+            "targets",
+            "incomplete",
+            "summary",
+            "actions",
+            "causes",
+            "changes",
+            "unreadable",
+            "unmanaged_wecs",
+            "orphaned_wecs",
+            "unchanged_wecs",
+        ] {
+            assert!(raw.get(key).is_some(), "missing {key}");
+        }
+    }
+}
+
+#[test]
+fn no_color_means_no_escape_codes() {
+    let p = full_plan();
+    let h = header(Report::Plan);
+    assert!(!human::render(&p, &h, false).contains('\x1b'));
+    assert!(!human::render(&drift_plan(), &header(Report::Drift), false).contains('\x1b'));
+    assert!(!markdown::render(&p, &h).contains('\x1b'));
+    assert!(human::render(&p, &h, true).contains('\x1b'));
+    // Colour changes only the escape codes, never the text.
+    let colored = human::render(&p, &h, true);
+    assert_eq!(strip_ansi(&colored), human::render(&p, &h, false));
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    let a = full_plan();
+    let b = full_plan();
+    let h = header(Report::Plan);
+    for f in [Format::Human, Format::Json, Format::Markdown, Format::Dot] {
+        assert_eq!(render(f, &a, &h, false), render(f, &b, &h, false));
+    }
+}
+
+#[test]
+fn long_values_are_line_diffed() {
+    let lines = line_diff(
+        &(0..30).map(|i| format!("{i}\n")).collect::<String>(),
+        &(0..30)
+            .map(|i| {
+                if i == 15 {
+                    "x\n".into()
+                } else {
+                    format!("{i}\n")
+                }
+            })
+            .collect::<String>(),
+    );
+    let text: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            let m = match l.mark {
+                Mark::Add => '+',
+                Mark::Remove => '-',
+                Mark::Change => '~',
+                Mark::Same => ' ',
+            };
+            format!("{m}{}", l.text)
+        })
+        .collect();
+    assert_eq!(
+        text,
+        [
+            " …", " 12", " 13", " 14", "-15", "+x", " 16", " 17", " 18", " …"
+        ]
+    );
+}
+
+#[test]
+fn markdown_fences_outgrow_backticks_in_values() {
+    assert_eq!(markdown_fence_for("a ``` b"), "````");
+    assert_eq!(markdown_fence_for("plain"), "```");
+}
+
+fn markdown_fence_for(s: &str) -> String {
+    markdown::fence(s)
+}
