@@ -19,7 +19,7 @@ use kube::api::{
 };
 use serde_json::{Value, json};
 
-use crate::{Ctx, TestFn, TestResult, ensure};
+use crate::{Ctx, TestFn, TestResult};
 
 pub fn tests() -> Vec<(&'static str, TestFn)> {
     tests![

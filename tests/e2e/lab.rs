@@ -6,7 +6,7 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, GroupVersionKind, PostParams};
 use kube::discovery;
 
-use crate::{Ctx, TestResult, ensure};
+use crate::{Ctx, TestResult};
 
 pub async fn apiservers_report_v1_35(ctx: &Ctx) -> TestResult {
     for name in ctx.lab.planes().keys() {
