@@ -100,10 +100,10 @@ pub fn build(diff: Diff) -> Result<Plan, PlanError> {
             continue;
         }
         for dep in &c.depends_on {
-            if let Some(&j) = by_ref.get(dep) {
-                if diff.changes[j].action != Action::Delete {
-                    edges.insert((j, i));
-                }
+            if let Some(&j) = by_ref.get(dep)
+                && diff.changes[j].action != Action::Delete
+            {
+                edges.insert((j, i));
             }
         }
     }

@@ -133,7 +133,7 @@ async fn supervise(program: PathBuf, wecs: Vec<WecSpec>, stop: Arc<AtomicBool>, 
     // Dropping the slots stops the agents.
 }
 
-async fn reconcile(program: &PathBuf, slot: &mut Slot) -> Result<(), LabError> {
+async fn reconcile(program: &std::path::Path, slot: &mut Slot) -> Result<(), LabError> {
     if slot.client.is_none() {
         slot.client = Some(crate::kube_util::client(&slot.spec.kubeconfig, &slot.spec.name).await?);
     }
