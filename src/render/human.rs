@@ -161,7 +161,12 @@ fn field_line(out: &mut String, p: &Painter, l: &Line) {
         Mark::Same => p.paint(&l.text, Style::new().dimmed()),
         _ => l.text.clone(),
     };
-    let mut line = format!("{indent}{} {text}", p.paint(symbol(l.mark), p.mark(l.mark)));
+    let (sym, text) = if l.continued {
+        (" ", p.paint(&l.text, p.mark(l.mark)))
+    } else {
+        (symbol(l.mark), text)
+    };
+    let mut line = format!("{indent}{} {text}", p.paint(sym, p.mark(l.mark)));
     if let Some(n) = &l.note {
         line.push_str(&format!(
             "  {}",

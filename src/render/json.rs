@@ -49,7 +49,9 @@
 //!     "note":       string | null,        why this action (e.g. an immutable roleRef)
 //!     "depends_on": [n],                  indexes of changes that must be applied first
 //!     "fields": [{
-//!       "path":   string,                 e.g. "labels.region", "data.maxPods", "rules"
+//!       "path":   string,                 for people: "labels.region", "data.maxPods",
+//!                                         "labels[\"app.kubernetes.io/name\"]", "rules"
+//!       "path_segments": [string],        for programs: ["metadata", "labels", "region"]
 //!       "before": any | null,             null: the field does not exist yet
 //!       "after":  any | null,             null: the field is removed
 //!       "cause":  {"type": …, "manager": …}
@@ -160,6 +162,7 @@ pub struct JsonCause {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JsonField {
     pub path: String,
+    pub path_segments: Vec<String>,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
     pub cause: JsonCause,
@@ -213,6 +216,7 @@ impl From<&FieldChange> for JsonField {
     fn from(f: &FieldChange) -> Self {
         JsonField {
             path: f.path.to_string(),
+            path_segments: f.path.0.clone(),
             before: f.before.clone(),
             after: f.after.clone(),
             cause: (&f.cause).into(),

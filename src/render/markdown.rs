@@ -9,9 +9,9 @@
 
 use super::{
     Header, Line, Mark, Report, action_word, cause_summary, change_lines, changed_wecs,
-    closing_line, destroys, object_notes, object_title, object_with_location, plural, sections,
-    short_digest,
+    closing_line, destroys, object_notes, object_title, plural, sections, short_digest,
 };
+use crate::diff::object::Location;
 use crate::diff::{Action, Change};
 use crate::plan::Plan;
 
@@ -98,8 +98,9 @@ pub fn render(plan: &Plan, header: &Header) -> String {
                 (None, _) => "no longer in fleet.toml".to_owned(),
             };
             out.push_str(&format!(
-                "> - {} — {}\n",
-                code(&object_with_location(c)),
+                "> - {} on {} — {}\n",
+                code(&c.r.display_name()),
+                location(&c.r.location),
                 escape(&why)
             ));
         }
@@ -252,4 +253,13 @@ fn html(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+/// `WDS`, `ITS` or `` `wec/NAME` ``.
+fn location(l: &Location) -> String {
+    match l {
+        Location::Its => "ITS".into(),
+        Location::Wds => "WDS".into(),
+        Location::Wec(_) => code(&l.to_string()),
+    }
 }

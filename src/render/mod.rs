@@ -241,6 +241,21 @@ pub(crate) fn object_notes(c: &Change) -> Vec<String> {
     } else if c.action == Action::Delete {
         out.push("no longer in fleet.toml".into());
     }
+    let owners: BTreeSet<&str> = c
+        .fields
+        .iter()
+        .filter_map(|f| match &f.cause {
+            Cause::Conflict { manager } => Some(manager.as_str()),
+            _ => None,
+        })
+        .collect();
+    if !owners.is_empty() {
+        let owners: Vec<&str> = owners.into_iter().collect();
+        out.push(format!(
+            "apply takes over the conflicting fields from {}",
+            owners.join(", ")
+        ));
+    }
     if c.action == Action::Replace
         && matches!(c.r.kind, Kind::RoleBinding | Kind::ClusterRoleBinding)
     {
@@ -266,6 +281,9 @@ pub(crate) struct Line {
     pub mark: Mark,
     pub depth: usize,
     pub text: String,
+    /// Part of a multi-line value added or removed as a whole: its mark only repeats the
+    /// field's (views may show it by colour alone).
+    pub continued: bool,
     /// A trailing comment (the field's cause when the object has several).
     pub note: Option<String>,
 }
@@ -276,28 +294,109 @@ impl Line {
             mark,
             depth,
             text: text.into(),
+            continued: false,
             note: None,
         }
     }
 }
 
-/// Values up to this many characters in compact JSON stay on one line.
+/// Values up to this many characters stay on one line.
 const INLINE_MAX: usize = 48;
 
-/// A value on one line (compact JSON: strings quoted), or `None` when it is too long and
-/// should be shown as indented JSON instead.
-fn inline(v: &Value) -> Option<String> {
-    let s = serde_json::to_string(v).expect("JSON values serialize");
-    (!(v.is_object() || v.is_array()) || s.chars().count() <= INLINE_MAX).then_some(s)
+/// A scalar as JSON (strings quoted), a list of scalars in flow style (`["get", "list"]`),
+/// `[]` and `{}`; `None` for anything that needs several lines.
+fn flow(v: &Value) -> Option<String> {
+    match v {
+        Value::Array(a) if a.iter().all(|x| !(x.is_array() || x.is_object())) => {
+            let items: Vec<String> = a.iter().map(|x| x.to_string()).collect();
+            let s = format!("[{}]", items.join(", "));
+            (s.chars().count() <= INLINE_MAX).then_some(s)
+        }
+        Value::Object(m) if m.is_empty() => Some("{}".into()),
+        Value::Array(_) | Value::Object(_) => None,
+        scalar => Some(scalar.to_string()),
+    }
 }
 
-fn pretty(v: &Value) -> String {
-    serde_json::to_string_pretty(v).expect("JSON values serialize")
+/// A mapping key, quoted only when it is not a plain Kubernetes-style name.
+fn key(k: &str) -> String {
+    let plain = !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-'));
+    if plain {
+        k.to_owned()
+    } else {
+        Value::from(k).to_string()
+    }
+}
+
+/// A value as YAML-like lines, the way Kubernetes objects are usually read: block mappings
+/// and sequences, strings JSON-quoted (so `"true"` stays a string), short scalar lists in
+/// flow style so that a changed list shows as one changed line.
+fn yamlish(v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    yaml_into(v, 0, &mut out);
+    out
+}
+
+fn yaml_into(v: &Value, indent: usize, out: &mut Vec<String>) {
+    let pad = " ".repeat(indent);
+    if let Some(s) = flow(v) {
+        out.push(format!("{pad}{s}"));
+        return;
+    }
+    match v {
+        Value::Object(m) => {
+            for (k, val) in m {
+                match (flow(val), val) {
+                    (Some(s), _) => out.push(format!("{pad}{}: {s}", key(k))),
+                    (None, Value::Array(_)) => {
+                        out.push(format!("{pad}{}:", key(k)));
+                        yaml_into(val, indent, out);
+                    }
+                    (None, _) => {
+                        out.push(format!("{pad}{}:", key(k)));
+                        yaml_into(val, indent + 2, out);
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                match flow(item) {
+                    Some(s) => out.push(format!("{pad}- {s}")),
+                    None => {
+                        let mut sub = Vec::new();
+                        yaml_into(item, indent + 2, &mut sub);
+                        if let Some(first) = sub.first_mut() {
+                            *first = format!("{pad}- {}", &first[indent + 2..]);
+                        }
+                        out.extend(sub);
+                    }
+                }
+            }
+        }
+        _ => unreachable!("scalars are flow"),
+    }
+}
+
+/// A value on one line, or `None` when it should be shown as indented lines instead.
+fn inline(v: &Value) -> Option<String> {
+    flow(v).or_else(|| {
+        let s = serde_json::to_string(v).expect("JSON values serialize");
+        (s.chars().count() <= INLINE_MAX).then_some(s)
+    })
+}
+
+fn block(v: &Value) -> String {
+    let mut s = yamlish(v).join("\n");
+    s.push('\n');
+    s
 }
 
 /// The lines of one field change:
 /// `~ path: "old" → "new"`, `+ path = "new"`, `- path = "old"`, and for long values the path
-/// followed by indented JSON (a line diff when both sides exist).
+/// followed by indented YAML-like lines (a line diff when both sides exist).
 pub(crate) fn field_lines(f: &FieldChange, show_cause: bool) -> Vec<Line> {
     let path = f.path.to_string();
     let mut lines = match (&f.before, &f.after) {
@@ -305,7 +404,7 @@ pub(crate) fn field_lines(f: &FieldChange, show_cause: bool) -> Vec<Line> {
             (Some(b), Some(a)) => vec![Line::new(Mark::Change, 0, format!("{path}: {b} → {a}"))],
             _ => {
                 let mut out = vec![Line::new(Mark::Change, 0, format!("{path}:"))];
-                out.extend(line_diff(&pretty(b), &pretty(a)));
+                out.extend(line_diff(&block(b), &block(a)));
                 out
             }
         },
@@ -313,7 +412,7 @@ pub(crate) fn field_lines(f: &FieldChange, show_cause: bool) -> Vec<Line> {
         (Some(v), None) => value_lines(Mark::Remove, &path, v),
         (None, None) => vec![Line::new(Mark::Change, 0, path)],
     };
-    if show_cause {
+    if show_cause && f.cause.is_out_of_band() {
         lines[0].note = Some(f.cause.describe());
     }
     lines
@@ -323,7 +422,10 @@ fn value_lines(mark: Mark, path: &str, v: &Value) -> Vec<Line> {
     match inline(v) {
         Some(s) => vec![Line::new(mark, 0, format!("{path} = {s}"))],
         None => std::iter::once(Line::new(mark, 0, format!("{path} =")))
-            .chain(pretty(v).lines().map(|l| Line::new(mark, 1, l)))
+            .chain(yamlish(v).into_iter().map(|l| Line {
+                continued: true,
+                ..Line::new(mark, 1, l)
+            }))
             .collect(),
     }
 }
@@ -382,7 +484,8 @@ fn line_diff(old: &str, new: &str) -> Vec<Line> {
     out
 }
 
-/// All lines of a change's fields; causes are shown per field when they differ.
+/// All lines of a change's fields; out-of-band causes are shown per field when the
+/// change's fields have different causes.
 pub(crate) fn change_lines(c: &Change) -> Vec<Line> {
     let show_cause = causes(c).len() > 1;
     c.fields
@@ -412,7 +515,10 @@ pub(crate) fn closing_line(plan: &Plan, header: &Header) -> String {
     let n = plan.diff.changes.len();
     let unread = plan.diff.unreadable.len();
     match (header.report, n, unread) {
-        (Report::Plan, 0, 0) => "No changes. The fleet matches fleet.toml.".into(),
+        (Report::Plan, 0, 0) if header.targets.is_empty() => {
+            "No changes. The fleet matches fleet.toml.".into()
+        }
+        (Report::Plan, 0, 0) => "No changes. The targeted WECs match fleet.toml.".into(),
         (Report::Plan, 0, _) => format!(
             "No changes in what could be read, but the plan is incomplete: {} could not be read.",
             plural(unread, "place", "places")
@@ -443,11 +549,14 @@ pub(crate) fn closing_line(plan: &Plan, header: &Header) -> String {
 /// The warning for an incomplete result that still has changes, or `None`.
 pub(crate) fn incomplete_warning(plan: &Plan, header: &Header) -> Option<String> {
     let unread = plan.diff.unreadable.len();
+    let what = match header.report {
+        Report::Plan => "this plan",
+        Report::Drift => "this drift check",
+    };
     (unread > 0 && !plan.diff.changes.is_empty()).then(|| {
         format!(
-            "Incomplete: {} could not be read; what would change there is unknown and not part of this {}.",
+            "Incomplete: {} could not be read; what would change there is unknown and not part of {what}.",
             plural(unread, "place", "places"),
-            header.report.as_str()
         )
     })
 }

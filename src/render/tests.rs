@@ -317,10 +317,14 @@ fn observed() -> ObservedFleet {
 }
 
 fn build(toml: &str, observed: &ObservedFleet) -> crate::diff::Diff {
+    build_with(toml, observed, &DiffOptions::default())
+}
+
+fn build_with(toml: &str, observed: &ObservedFleet, opts: &DiffOptions) -> crate::diff::Diff {
     let fleet = config::from_str(Path::new("fleet.toml"), toml)
         .expect("valid fleet.toml")
         .fleet;
-    diff(&fleet, observed, &DiffOptions::default())
+    diff(&fleet, observed, opts)
 }
 
 fn full_plan() -> Plan {
@@ -352,9 +356,8 @@ fn small_observed(edge8_readable: bool) -> ObservedFleet {
     }
     if !edge8_readable {
         o.unreadable.insert(
-            Location::Its,
-            "ManagedCluster list: the server has asked for the client to provide credentials"
-                .into(),
+            Location::Wec("edge-8".into()),
+            "Unauthorized: the server has asked for the client to provide credentials".into(),
         );
     }
     o
@@ -433,7 +436,11 @@ fn drift_without_drift_says_no_drift() {
 
 #[test]
 fn targets_are_shown() {
-    let p = plan::build(build(SMALL, &small_observed(true))).expect("acyclic");
+    let opts = DiffOptions {
+        targets: ["cluster3".to_owned()].into(),
+        ..Default::default()
+    };
+    let p = plan::build(build_with(SMALL, &small_observed(true), &opts)).expect("acyclic");
     let h = Header {
         targets: vec!["wec/cluster3".into()],
         ..header(Report::Plan)
