@@ -157,16 +157,19 @@ fn object(out: &mut String, p: &Painter, c: &Change, place: &Place<'_>) {
 
 fn field_line(out: &mut String, p: &Painter, l: &Line) {
     let indent = "      ".to_owned() + &"    ".repeat(l.depth);
-    let text = match l.mark {
-        Mark::Same => p.paint(&l.text, Style::new().dimmed()),
-        _ => l.text.clone(),
-    };
-    let (sym, text) = if l.continued {
-        (" ", p.paint(&l.text, p.mark(l.mark)))
+    // Lines inside a value (depth > 0) are coloured whole, like a coloured diff; a value
+    // added or removed as a whole shows its mark once, on the field line.
+    let text = if l.depth > 0 {
+        p.paint(&l.text, p.mark(l.mark))
     } else {
-        (symbol(l.mark), text)
+        l.text.clone()
     };
-    let mut line = format!("{indent}{} {text}", p.paint(sym, p.mark(l.mark)));
+    let sym = if l.continued || l.mark == Mark::Same {
+        " ".to_owned()
+    } else {
+        p.paint(symbol(l.mark), p.mark(l.mark))
+    };
+    let mut line = format!("{indent}{sym} {text}");
     if let Some(n) = &l.note {
         line.push_str(&format!(
             "  {}",
