@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::config::model::DesiredFleet;
+use crate::config::model::{DesiredFleet, RbacMode};
 use crate::observe::snapshot::ObservedFleet;
 use desired::{DesiredObject, LAST_APPLIED, MANAGED_BY, MANAGER, Mode, PROPERTIES_NS, RBAC_LABEL};
 use fields::{FieldPath, LastApplied, Owner, flatten, last_foreign_writer, owners};
@@ -253,14 +253,26 @@ pub fn diff(fleet: &DesiredFleet, observed: &ObservedFleet, opts: &DiffOptions) 
         .iter()
         .filter_map(|c| c.wec.as_deref())
         .collect();
+    // A WEC is known to be in sync only if every place holding its objects was read: the ITS
+    // (ManagedCluster, properties), the WEC itself, and the WDS when it uses downsync RBAC.
+    let unread = |l: &Location| observed.unreadable.contains_key(l);
+    let known = |w: &crate::config::model::Wec| {
+        !unread(&Location::Its)
+            && !unread(&Location::Wec(w.name.clone()))
+            && !(unread(&Location::Wds)
+                && w.rbac.iter().any(|e| {
+                    fleet
+                        .rbac
+                        .get(e)
+                        .is_some_and(|x| x.mode == RbacMode::Downsync)
+                }))
+    };
     out.unchanged_wecs = fleet
         .wecs
-        .keys()
-        .filter(|w| opts.targets.is_empty() || opts.targets.contains(*w))
-        .filter(|w| {
-            !changed.contains(w.as_str()) && !out.unreadable.contains_key(&format!("wec/{w}"))
-        })
-        .cloned()
+        .values()
+        .filter(|w| opts.targets.is_empty() || opts.targets.contains(&w.name))
+        .filter(|w| !changed.contains(w.name.as_str()) && known(w))
+        .map(|w| w.name.clone())
         .collect();
     out.changes
         .sort_by(|a, b| a.wec.cmp(&b.wec).then_with(|| a.r.cmp(&b.r)));

@@ -350,6 +350,19 @@ fn unreadable_places_yield_no_changes_and_are_reported() {
 }
 
 #[test]
+fn an_unreadable_its_leaves_no_wec_reported_in_sync() {
+    let f = fleet(&format!(
+        "{BASE}\n[wec.c1]\nlabels = {{ a = \"b\" }}\n[wec.c2]\n"
+    ));
+    let mut o = ObservedFleet::default();
+    o.unreadable
+        .insert(Location::Its, "connection refused".into());
+    let d = diff(&f, &o, &DiffOptions::default());
+    assert!(d.changes.is_empty());
+    assert!(d.unchanged_wecs.is_empty(), "{:?}", d.unchanged_wecs);
+}
+
+#[test]
 fn managed_clusters_fleet_never_touched_are_unmanaged() {
     let f = fleet(&format!("{BASE}\n[wec.c1]\n"));
     let other = managed_cluster(

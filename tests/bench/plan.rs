@@ -1,0 +1,147 @@
+//! Benchmark: `fleet plan`, `apply` and `drift` on a big fleet, against the lab.
+//!
+//! Starts a lab (ITS + WDS, no WEC apiservers), creates N ManagedClusters on the ITS
+//! (`FLEET_BENCH_WECS`, default 5000), writes a fleet.toml giving each WEC labels and
+//! properties, and times the real `fleet` binary: the first plan (every WEC changes), the
+//! apply, the converged plan, drift, and a plan after one WEC's label changed. Prints a table
+//! with wall time and peak RSS of each run. No assertions: numbers, not verdicts.
+//!
+//! `cargo bench --bench plan` (release build of fleet is used by cargo bench).
+
+use std::fmt::Write as _;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use fleet_lab::{Lab, LabOptions};
+use futures::StreamExt;
+use kube::api::{Patch, PatchParams};
+
+fn fleet_toml(n: usize, changed: Option<usize>) -> String {
+    let mut s = String::from(
+        "[its]\ncontext = \"its1\"\n[wds]\ncontext = \"wds1\"\n\n[defaults]\nlabels = { environment = \"bench\" }\n\n\
+         [group.edge]\nlabels = { \"location-group\" = \"edge\" }\n\n",
+    );
+    for i in 0..n {
+        let region = if changed == Some(i) {
+            "eu-central"
+        } else {
+            ["us-east", "us-west", "eu-west"][i % 3]
+        };
+        let _ = write!(
+            s,
+            "[wec.wec-{i:05}]\ngroups = [\"edge\"]\nlabels = {{ name = \"wec-{i:05}\", region = \"{region}\", store = \"{}\" }}\n\
+             properties = {{ storeId = \"S{i:05}\", maxPods = \"{}\" }}\n\n",
+            i % 97,
+            100 + i % 50
+        );
+    }
+    s
+}
+
+struct Row {
+    step: String,
+    wall: Duration,
+    exit: i32,
+    rss_mib: f64,
+}
+
+/// Runs `fleet -f FILE --kubeconfig KC ARGS…`; returns wall time, exit code and the
+/// child's own peak RSS in MiB (from `wait4`).
+fn run(
+    kubeconfig: &std::path::Path,
+    file: &std::path::Path,
+    args: &[&str],
+) -> (Duration, i32, f64) {
+    let log = tempfile::NamedTempFile::new().expect("log file");
+    let t0 = Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_fleet"))
+        .arg("-f")
+        .arg(file)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(log.reopen().expect("log"))
+        .spawn()
+        .expect("run fleet");
+    let mut status = 0;
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child and fills structs we own; std's Child is not waited
+    // for afterwards.
+    unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut ru) };
+    let wall = t0.elapsed();
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    if !matches!(code, 0 | 2) {
+        eprintln!(
+            "{}",
+            std::fs::read_to_string(log.path()).unwrap_or_default()
+        );
+    }
+    (wall, code, ru.ru_maxrss as f64 / 1024.0)
+}
+
+fn main() {
+    // `cargo test --benches` runs benches as tests: keep that quick and meaningful.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let n: usize = std::env::var("FLEET_BENCH_WECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 50 } else { 5000 });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let lab = Lab::start(LabOptions { wecs: 0, dir: None, verbose: true }).await.expect("the lab must start");
+        let its = lab.client("its1").await.expect("its client");
+        let api = fleet_lab::fixtures::managed_clusters(&its);
+        let t0 = Instant::now();
+        let created = futures::stream::iter(0..n)
+            .map(|i| {
+                let api = api.clone();
+                async move {
+                    let name = format!("wec-{i:05}");
+                    let mc = serde_json::json!({
+                        "apiVersion": "cluster.open-cluster-management.io/v1", "kind": "ManagedCluster",
+                        "metadata": {"name": name, "labels": {"cluster.open-cluster-management.io/clusterset": "default"}},
+                        "spec": {"hubAcceptsClient": true}
+                    });
+                    api.patch(&name, &PatchParams::apply("bench-registration"), &Patch::Apply(&mc)).await.is_ok()
+                }
+            })
+            .buffer_unordered(32)
+            .filter(|ok| futures::future::ready(*ok))
+            .count()
+            .await;
+        eprintln!("bench: created {created}/{n} ManagedClusters in {:.1}s", t0.elapsed().as_secs_f64());
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("fleet.toml");
+        std::fs::write(&file, fleet_toml(n, None)).expect("write fleet.toml");
+        let kc = lab.kubeconfig().to_owned();
+        let mut rows = Vec::new();
+        let mut step = |name: &str, args: &[&str]| {
+            let (wall, exit, rss_mib) = run(&kc, &file, args);
+            rows.push(Row { step: name.to_owned(), wall, exit, rss_mib });
+        };
+        step("plan (all WECs change)", &["plan", "--detailed-exitcode"]);
+        step("plan --output json", &["plan", "--output", "json"]);
+        step("apply --auto-approve --parallelism 32", &["apply", "--auto-approve", "--parallelism", "32"]);
+        step("plan (converged)", &["plan", "--detailed-exitcode"]);
+        step("drift (none)", &["drift"]);
+        std::fs::write(&file, fleet_toml(n, Some(n / 2))).expect("write fleet.toml");
+        step("plan (1 label changed)", &["plan", "--detailed-exitcode"]);
+
+        println!("\nfleet on {n} WECs (ITS with {n} ManagedClusters; labels + properties per WEC)\n");
+        println!("{:<40} {:>10} {:>6} {:>12}", "step", "wall", "exit", "peak RSS");
+        for r in &rows {
+            println!("{:<40} {:>8.2} s {:>6} {:>8.0} MiB", r.step, r.wall.as_secs_f64(), r.exit, r.rss_mib);
+        }
+        drop(lab);
+    });
+}
