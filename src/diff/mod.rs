@@ -8,6 +8,8 @@
 
 pub mod desired;
 pub mod fields;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod object;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::config;
+use crate::diff::fixtures::{entry, label_fields, managed_cluster};
 
 fn fleet(toml: &str) -> DesiredFleet {
     config::from_str(Path::new("fleet.toml"), toml)
@@ -31,28 +32,6 @@ api_groups = ["apps"]
 resources = ["deployments"]
 verbs = ["get"]
 "#;
-
-fn entry(manager: &str, op: &str, fields: Value) -> Value {
-    json!({"manager": manager, "operation": op, "time": "2026-11-21T10:00:00Z", "fieldsV1": fields})
-}
-
-fn label_fields(keys: &[&str]) -> Value {
-    let labels: serde_json::Map<String, Value> =
-        keys.iter().map(|k| (format!("f:{k}"), json!({}))).collect();
-    json!({"f:metadata": {"f:labels": labels}})
-}
-
-fn managed_cluster(name: &str, labels: Value, managed: Vec<Value>, last: Option<Value>) -> Value {
-    let mut mc = json!({
-        "apiVersion": "cluster.open-cluster-management.io/v1", "kind": "ManagedCluster",
-        "metadata": {"name": name, "uid": format!("uid-{name}"), "resourceVersion": "7", "labels": labels, "managedFields": managed},
-        "spec": {"hubAcceptsClient": true}
-    });
-    if let Some(l) = last {
-        mc["metadata"]["annotations"] = json!({ LAST_APPLIED: l.to_string() });
-    }
-    mc
-}
 
 fn observed_with(objects: Vec<(Location, Kind, Value)>) -> ObservedFleet {
     let mut o = ObservedFleet::default();

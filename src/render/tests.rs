@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::config;
-use crate::diff::desired::{LAST_APPLIED, MANAGED_BY, MANAGER, PROPERTIES_NS, RBAC_LABEL};
+use crate::diff::desired::{MANAGED_BY, MANAGER, PROPERTIES_NS, RBAC_LABEL};
+use crate::diff::fixtures::{entry, label_fields, managed_cluster};
 use crate::diff::object::{Kind, Location, ObjectRef};
 use crate::diff::{DiffOptions, diff, inventory_key};
 use crate::observe::snapshot::ObservedFleet;
@@ -65,28 +66,6 @@ fn header(report: Report) -> Header {
             .into(),
         targets: Vec::new(),
     }
-}
-
-fn entry(manager: &str, op: &str, fields: Value) -> Value {
-    json!({"manager": manager, "operation": op, "time": "2026-11-21T10:00:00Z", "fieldsV1": fields})
-}
-
-fn label_fields(keys: &[&str]) -> Value {
-    let labels: serde_json::Map<String, Value> =
-        keys.iter().map(|k| (format!("f:{k}"), json!({}))).collect();
-    json!({"f:metadata": {"f:labels": labels}})
-}
-
-fn managed_cluster(name: &str, labels: Value, managed: Vec<Value>, last: Option<Value>) -> Value {
-    let mut mc = json!({
-        "apiVersion": "cluster.open-cluster-management.io/v1", "kind": "ManagedCluster",
-        "metadata": {"name": name, "uid": format!("uid-{name}"), "resourceVersion": "7", "labels": labels, "managedFields": managed},
-        "spec": {"hubAcceptsClient": true}
-    });
-    if let Some(l) = last {
-        mc["metadata"]["annotations"] = json!({ LAST_APPLIED: l.to_string() });
-    }
-    mc
 }
 
 /// A fleet-applied object: fleet owns its labels and `owned` top-level fields.

@@ -1,0 +1,36 @@
+//! Live-object fixtures for the pure tests (diff and render): ManagedClusters and
+//! `managedFields` entries as the API server returns them.
+
+use serde_json::{Value, json};
+
+use super::desired::LAST_APPLIED;
+
+/// One `managedFields` entry.
+pub fn entry(manager: &str, op: &str, fields: Value) -> Value {
+    json!({"manager": manager, "operation": op, "time": "2026-11-21T10:00:00Z", "fieldsV1": fields})
+}
+
+/// The `fieldsV1` trie owning these labels.
+pub fn label_fields(keys: &[&str]) -> Value {
+    let labels: serde_json::Map<String, Value> =
+        keys.iter().map(|k| (format!("f:{k}"), json!({}))).collect();
+    json!({"f:metadata": {"f:labels": labels}})
+}
+
+/// A live ManagedCluster with labels, managed fields and optionally fleet's last-applied record.
+pub fn managed_cluster(
+    name: &str,
+    labels: Value,
+    managed: Vec<Value>,
+    last: Option<Value>,
+) -> Value {
+    let mut mc = json!({
+        "apiVersion": "cluster.open-cluster-management.io/v1", "kind": "ManagedCluster",
+        "metadata": {"name": name, "uid": format!("uid-{name}"), "resourceVersion": "7", "labels": labels, "managedFields": managed},
+        "spec": {"hubAcceptsClient": true}
+    });
+    if let Some(l) = last {
+        mc["metadata"]["annotations"] = json!({ LAST_APPLIED: l.to_string() });
+    }
+    mc
+}
