@@ -259,15 +259,18 @@ pub fn diff(fleet: &DesiredFleet, observed: &ObservedFleet, opts: &DiffOptions) 
     // (ManagedCluster, properties), the WEC itself, and the WDS when it uses downsync RBAC.
     let unread = |l: &Location| observed.unreadable.contains_key(l);
     let known = |w: &crate::config::model::Wec| {
-        !unread(&Location::Its)
-            && !unread(&Location::Wec(w.name.clone()))
-            && !(unread(&Location::Wds)
-                && w.rbac.iter().any(|e| {
-                    fleet
-                        .rbac
-                        .get(e)
-                        .is_some_and(|x| x.mode == RbacMode::Downsync)
-                }))
+        let downsync = w.rbac.iter().any(|e| {
+            fleet
+                .rbac
+                .get(e)
+                .is_some_and(|x| x.mode == RbacMode::Downsync)
+        });
+        let places = [
+            Some(Location::Its),
+            Some(Location::Wec(w.name.clone())),
+            downsync.then_some(Location::Wds),
+        ];
+        places.iter().flatten().all(|l| !unread(l))
     };
     out.unchanged_wecs = fleet
         .wecs
