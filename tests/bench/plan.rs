@@ -54,7 +54,8 @@ fn run(
 ) -> (Duration, i32, f64) {
     let log = tempfile::NamedTempFile::new().expect("log file");
     let t0 = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_fleet"))
+    // Only the pid is kept: the child is reaped by wait4, which also reads its rusage.
+    let pid = Command::new(env!("CARGO_BIN_EXE_fleet"))
         .arg("-f")
         .arg(file)
         .arg("--kubeconfig")
@@ -64,12 +65,13 @@ fn run(
         .stdout(std::process::Stdio::null())
         .stderr(log.reopen().expect("log"))
         .spawn()
-        .expect("run fleet");
+        .expect("run fleet")
+        .id();
     let mut status = 0;
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: waits for our own child and fills structs we own; std's Child is not waited
     // for afterwards.
-    unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut ru) };
+    unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut ru) };
     let wall = t0.elapsed();
     let code = if libc::WIFEXITED(status) {
         libc::WEXITSTATUS(status)
