@@ -111,6 +111,8 @@ fn merge(into: &mut ObservedFleet, from: ObservedFleet) {
     into.objects.extend(from.objects);
     into.listed.extend(from.listed);
     into.unreadable.extend(from.unreadable);
+    into.its_uid = into.its_uid.take().or(from.its_uid);
+    into.its_server = into.its_server.take().or(from.its_server);
 }
 
 /// WECs to read: targeted ones with direct RBAC now, or recorded as holding fleet objects.
