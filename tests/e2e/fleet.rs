@@ -555,6 +555,18 @@ pub async fn outputs_json_markdown_and_targeting(ctx: &Ctx) -> TestResult {
         v["format_version"]
     );
     ensure!(
+        v["its_uid"].as_str().is_some_and(|u| !u.is_empty()),
+        "plan not bound to the ITS identity: {}",
+        v["its_uid"]
+    );
+    ensure!(
+        v["its_server"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("https://127.0.0.1:")),
+        "its_server: {}",
+        v["its_server"]
+    );
+    ensure!(
         v.to_string().contains("ap-south") && v.to_string().contains("ap-east"),
         "json lacks changes: {v}"
     );
