@@ -570,6 +570,11 @@ pub async fn outputs_json_markdown_and_targeting(ctx: &Ctx) -> TestResult {
         v.to_string().contains("ap-south") && v.to_string().contains("ap-east"),
         "json lacks changes: {v}"
     );
+    let graph = fleet(ctx, &toml, &["graph"])?;
+    ensure!(
+        graph.code == 0 && graph.stdout.starts_with("digraph") && graph.stdout.contains("cluster2"),
+        "graph:\n{graph}"
+    );
     let md = fleet(ctx, &toml, &["plan", "--output", "markdown"])?;
     ensure!(
         md.stdout.contains("<details>") && md.stdout.contains("cluster1"),
