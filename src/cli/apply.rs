@@ -11,6 +11,7 @@ use crate::cli::pipeline::{self, Selection};
 use crate::cli::{Colors, Exit, GlobalArgs};
 use crate::diff::Action;
 use crate::kube::Clients;
+use crate::observe::ObservedFleet;
 use crate::plan::Plan;
 use crate::render;
 
@@ -70,15 +71,14 @@ pub async fn execute(global: &GlobalArgs, colors: Colors, args: Args) -> miette:
     let clients = Clients::new(global.kubeconfig.clone());
     let (mut plan, mut observed) =
         pipeline::plan(&loaded, &clients, &args.selection, &targets).await?;
-    print!(
-        "{}",
-        render::render(
-            render::Format::Human,
-            &plan,
-            &pipeline::header(&loaded, &observed, &targets, false),
-            colors.stdout
-        )
-    );
+    let show = |plan: &Plan, observed: &ObservedFleet| {
+        let header = pipeline::header(&loaded, observed, &targets, false);
+        print!(
+            "{}",
+            render::render(render::Format::Human, plan, &header, colors.stdout)
+        );
+    };
+    show(&plan, &observed);
 
     if !args.auto_approve {
         if !plan.has_changes() {
@@ -97,15 +97,7 @@ pub async fn execute(global: &GlobalArgs, colors: Colors, args: Args) -> miette:
         let approved = fingerprint(&plan);
         (plan, observed) = pipeline::plan(&loaded, &clients, &args.selection, &targets).await?;
         if fingerprint(&plan) != approved {
-            print!(
-                "{}",
-                render::render(
-                    render::Format::Human,
-                    &plan,
-                    &pipeline::header(&loaded, &observed, &targets, false),
-                    colors.stdout
-                )
-            );
+            show(&plan, &observed);
             eprintln!(
                 "\nThe live state changed while waiting for approval; the plan above is the new one. Nothing was written."
             );
