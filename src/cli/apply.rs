@@ -168,7 +168,7 @@ pub async fn execute(global: &GlobalArgs, colors: Colors, args: Args) -> miette:
     let (_, failed, skipped, blocked) = report.counts();
     let unread = &plan.diff.unreadable;
     println!();
-    if failed + skipped == 0 && unread.is_empty() {
+    if !report.partially_failed() && unread.is_empty() {
         println!(
             "Apply complete! Resources: {added} added, {changed} changed, {destroyed} destroyed."
         );

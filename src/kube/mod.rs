@@ -44,16 +44,6 @@ pub enum KubeError {
     },
 }
 
-impl KubeError {
-    /// The HTTP status of an API error, when there was one.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            KubeError::Api { status, .. } => *status,
-            _ => None,
-        }
-    }
-}
-
 fn api_error(context: &str, what: impl Into<String>, e: kube::Error) -> KubeError {
     let status = match &e {
         kube::Error::Api(s) => Some(s.code),

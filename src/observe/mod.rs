@@ -20,7 +20,7 @@ use futures::stream;
 use crate::config::model::{ClusterAccess, DesiredFleet, RbacMode};
 use crate::diff::desired::{MANAGED_BY, MANAGER, PROPERTIES_NS, desired_objects};
 use crate::diff::fields::LastApplied;
-use crate::diff::object::{Kind, Location, ObjectRef};
+use crate::diff::object::{Kind, Location};
 use crate::kube::{Clients, Cluster, KubeError};
 pub use snapshot::ObservedFleet;
 
@@ -215,12 +215,4 @@ pub async fn observe(
         }
     }
     observed
-}
-
-/// Re-reads one object (apply's check right before writing).
-pub async fn reread(
-    cluster: &Cluster,
-    r: &ObjectRef,
-) -> Result<Option<serde_json::Value>, KubeError> {
-    cluster.get(r.kind, r.namespace.as_deref(), &r.name).await
 }

@@ -111,7 +111,6 @@ pub struct Lab {
     /// Everything else, stopped in reverse start order.
     others: Vec<Proc>,
     stand_in: Option<klusterlet::StandIn>,
-    started_in: Duration,
 }
 
 impl std::fmt::Debug for Lab {
@@ -182,7 +181,6 @@ impl Lab {
             apiservers: std::sync::Mutex::new(BTreeMap::new()),
             others: Vec::new(),
             stand_in: None,
-            started_in: Duration::ZERO,
         };
 
         say("starting etcd");
@@ -250,10 +248,9 @@ impl Lab {
         lab.stand_in = Some(klusterlet::StandIn::start(&bins, wec_specs)?);
         // The hub controller is ready once it has created the default ManagedClusterSets.
         lab.wait_hub_controller(&its).await?;
-        lab.started_in = t0.elapsed();
         say(&format!(
             "lab ready in {:.1}s; kubeconfig {}",
-            lab.started_in.as_secs_f64(),
+            t0.elapsed().as_secs_f64(),
             lab.kubeconfig.display()
         ));
         Ok(lab)
@@ -264,28 +261,9 @@ impl Lab {
         &self.kubeconfig
     }
 
-    /// The lab's state directory.
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
-    /// How long [`Lab::start`] took.
-    pub fn started_in(&self) -> Duration {
-        self.started_in
-    }
-
     /// The control planes by context name.
     pub fn planes(&self) -> &BTreeMap<String, ControlPlane> {
         &self.planes
-    }
-
-    /// Names of the WEC contexts, in order.
-    pub fn wecs(&self) -> Vec<String> {
-        self.planes
-            .values()
-            .filter(|p| p.role == Role::Wec)
-            .map(|p| p.name.clone())
-            .collect()
     }
 
     /// An admin client for a context of the lab.
