@@ -1,66 +1,36 @@
 //! The executor: runs a plan wave by wave with bounded parallelism. A failed change does not
 //! stop independent work; its dependents are skipped; blocked changes are reported as such.
-//! Every change ends with exactly one [`Outcome`].
+//! Every change ends with exactly one [`Outcome`], gathered in an [`ApplyReport`] that the
+//! views in `render` show.
+
+pub mod report;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use futures::StreamExt;
 use futures::stream;
-use serde::Serialize;
 
 use crate::config::model::{ClusterAccess, DesiredFleet};
-use crate::diff::object::Location;
 use crate::diff::{Action, Change};
-use crate::kube::Clients;
+use crate::kube::{Clients, KubeError};
+use crate::model::Location;
 use crate::plan::Plan;
+pub use report::{ApplyReport, Outcome};
 
-/// What happened to one change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "status", content = "detail", rename_all = "lowercase")]
-pub enum Outcome {
-    /// Written.
-    Done,
-    /// The API refused it, or the cluster could not be reached.
-    Failed(String),
-    /// Not attempted because a change it depends on did not succeed.
-    Skipped(String),
-    /// Not attempted: the plan marked it blocked.
-    Blocked(String),
-}
-
-impl Outcome {
-    /// Whether the change was made.
-    pub fn is_done(&self) -> bool {
-        matches!(self, Outcome::Done)
-    }
-}
-
-/// The result of an apply: one outcome per change, in plan order.
-#[derive(Debug, Clone, Default)]
-pub struct Report {
-    pub outcomes: Vec<Outcome>,
-}
-
-impl Report {
-    /// Counts of done, failed, skipped and blocked changes.
-    pub fn counts(&self) -> (usize, usize, usize, usize) {
-        let mut c = (0, 0, 0, 0);
-        for o in &self.outcomes {
-            match o {
-                Outcome::Done => c.0 += 1,
-                Outcome::Failed(_) => c.1 += 1,
-                Outcome::Skipped(_) => c.2 += 1,
-                Outcome::Blocked(_) => c.3 += 1,
-            }
-        }
-        c
-    }
-
-    /// Whether anything was not done (failed or skipped; blocked is expected).
-    pub fn partially_failed(&self) -> bool {
-        let (_, failed, skipped, _) = self.counts();
-        failed + skipped > 0
-    }
+/// Why a write failed.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ApplyError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Kube(#[from] KubeError),
+    /// The object lives on a cluster fleet.toml does not name.
+    #[error("{location} is not in fleet.toml: no context to reach it")]
+    #[diagnostic(
+        code(fleet::apply::no_context),
+        help("add the WEC back to fleet.toml with its context, or delete the object by hand")
+    )]
+    NoContext { location: Location },
 }
 
 /// Where each location's client comes from.
@@ -72,40 +42,36 @@ fn access_of(fleet: &DesiredFleet, loc: &Location) -> Option<ClusterAccess> {
     }
 }
 
-async fn run_one(change: &Change, fleet: &DesiredFleet, clients: &Clients) -> Outcome {
-    let Some(access) = access_of(fleet, &change.r.location) else {
-        return Outcome::Failed(format!(
-            "{} is not in fleet.toml: no context to reach it",
-            change.r.location
-        ));
-    };
-    let cluster = match clients.get(&access).await {
-        Ok(c) => c,
-        Err(e) => return Outcome::Failed(e.to_string()),
-    };
-    let result = match change.action {
-        Action::Delete => cluster.delete(&change.r).await,
-        Action::Replace => match cluster.delete(&change.r).await {
-            Ok(()) => cluster
-                .apply(&change.r, change.body.as_ref().expect("replace has a body"))
-                .await
-                .map(|_| ()),
-            Err(e) => Err(e),
-        },
-        Action::Create | Action::Update => {
-            let mut body = change.body.clone().expect("create/update has a body");
+async fn run_one(
+    change: &Change,
+    fleet: &DesiredFleet,
+    clients: &Clients,
+) -> Result<(), ApplyError> {
+    let r = &change.object;
+    let access = access_of(fleet, &r.location).ok_or_else(|| ApplyError::NoContext {
+        location: r.location.clone(),
+    })?;
+    let cluster = clients.get(&access).await?;
+    match &change.action {
+        Action::Delete => cluster.delete(r).await?,
+        Action::Replace { body } => {
+            cluster.delete(r).await?;
+            cluster.apply(r, body).await?;
+        }
+        Action::Create { body } => {
+            cluster.apply(r, body).await?;
+        }
+        Action::Update { body } => {
             // An update must land on the object the plan saw: a recreated object (new uid)
             // fails the precondition instead of being silently overwritten.
-            if let (Action::Update, Some(observed)) = (change.action, &change.observed) {
+            let mut body = body.clone();
+            if let Some(observed) = &change.observed {
                 body["metadata"]["uid"] = observed.uid.clone().into();
             }
-            cluster.apply(&change.r, &body).await.map(|_| ())
+            cluster.apply(r, &body).await?;
         }
-    };
-    match result {
-        Ok(()) => Outcome::Done,
-        Err(e) => Outcome::Failed(e.to_string()),
     }
+    Ok(())
 }
 
 /// Applies `plan`; `on_done(index, outcome)` is called as each change finishes (progress).
@@ -115,25 +81,20 @@ pub async fn execute(
     clients: &Clients,
     parallelism: usize,
     mut on_done: impl FnMut(usize, &Outcome),
-) -> Report {
+) -> ApplyReport {
     let changes = &plan.diff.changes;
     let mut outcomes: BTreeMap<usize, Outcome> = BTreeMap::new();
     for wave in &plan.waves {
         let mut runnable = Vec::new();
         for &i in wave {
-            let c = &changes[i];
-            let early = if let Some(why) = &c.blocked {
-                Some(Outcome::Blocked(why.clone()))
-            } else {
-                plan.dependencies(i)
+            let early = match changes[i].blocked {
+                Some(why) => Some(Outcome::Blocked(why)),
+                None => plan
+                    .dependencies(i)
                     .into_iter()
-                    .find(|d| outcomes.get(d).is_some_and(|o| !o.is_done()))
-                    .map(|d| {
-                        Outcome::Skipped(format!(
-                            "depends on {}, which was not applied",
-                            changes[d].r
-                        ))
-                    })
+                    .filter(|d| outcomes.get(d).is_some_and(|o| !o.is_done()))
+                    .min()
+                    .map(|dependency| Outcome::Skipped { dependency }),
             };
             match early {
                 Some(o) => {
@@ -146,12 +107,16 @@ pub async fn execute(
         let mut results = stream::iter(runnable)
             .map(|i| async move { (i, run_one(&changes[i], fleet, clients).await) })
             .buffer_unordered(parallelism.max(1));
-        while let Some((i, o)) = results.next().await {
+        while let Some((i, result)) = results.next().await {
+            let o = match result {
+                Ok(()) => Outcome::Done,
+                Err(e) => Outcome::Failed(Arc::new(e)),
+            };
             on_done(i, &o);
             outcomes.insert(i, o);
         }
     }
-    Report {
+    ApplyReport {
         outcomes: (0..changes.len())
             .map(|i| outcomes.remove(&i).expect("every change ran"))
             .collect(),

@@ -3,10 +3,10 @@
 
 use std::process::ExitCode;
 
-use crate::cli::pipeline::{self, Output, Selection};
+use crate::cli::pipeline::{Output, Run, Selection};
 use crate::cli::{Colors, Exit, GlobalArgs};
-use crate::kube::Clients;
-use crate::{plan, render};
+use crate::plan;
+use crate::render::{self, Subject};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -18,15 +18,13 @@ pub struct Args {
 }
 
 pub async fn execute(global: &GlobalArgs, colors: Colors, args: Args) -> miette::Result<ExitCode> {
-    let loaded = pipeline::load(global)?;
-    let targets = pipeline::check_targets(&loaded, &args.selection)?;
-    let clients = Clients::new(global.kubeconfig.clone());
-    let (full, observed) = pipeline::plan(&loaded, &clients, &args.selection, &targets).await?;
-    let drift = plan::build(full.diff.drift_only())?;
-    let header = pipeline::header(&loaded, &observed, &targets, true);
+    let run = Run::new(global, args.selection)?;
+    let planned = run.plan().await?;
+    let drift = plan::build(planned.plan.diff.drift_only())?;
+    let header = run.header(&planned.observed, Subject::Drift);
     let text = render::render(args.output.into(), &drift, &header, colors.stdout);
     print!("{text}");
-    Ok(if observed.is_incomplete() {
+    Ok(if planned.observed.is_incomplete() {
         Exit::Incomplete
     } else if drift.has_changes() || !drift.diff.unmanaged_wecs.is_empty() {
         Exit::Changes

@@ -4,10 +4,9 @@ use std::process::ExitCode;
 
 use clap::ValueEnum;
 
-use crate::cli::pipeline::{self, Selection};
+use crate::cli::pipeline::{Run, Selection};
 use crate::cli::{Exit, GlobalArgs};
-use crate::kube::Clients;
-use crate::render;
+use crate::render::{self, Subject};
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -25,18 +24,16 @@ pub struct Args {
 }
 
 pub async fn execute(global: &GlobalArgs, args: Args) -> miette::Result<ExitCode> {
-    let loaded = pipeline::load(global)?;
-    let targets = pipeline::check_targets(&loaded, &args.selection)?;
-    let clients = Clients::new(global.kubeconfig.clone());
-    let (plan, observed) = pipeline::plan(&loaded, &clients, &args.selection, &targets).await?;
-    let header = pipeline::header(&loaded, &observed, &targets, false);
+    let run = Run::new(global, args.selection)?;
+    let planned = run.plan().await?;
+    let header = run.header(&planned.observed, Subject::Plan);
     match args.format {
         Format::Dot => print!(
             "{}",
-            render::render(render::Format::Dot, &plan, &header, false)
+            render::render(render::Format::Dot, &planned.plan, &header, false)
         ),
     }
-    Ok(if observed.is_incomplete() {
+    Ok(if planned.observed.is_incomplete() {
         Exit::Incomplete
     } else {
         Exit::Success

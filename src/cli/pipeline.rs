@@ -1,4 +1,6 @@
-//! What plan, apply, drift and graph share: flags, and fleet.toml → observe → diff → plan.
+//! What plan, apply, drift and graph share: flags, and fleet.toml → desired → observe → diff
+//! → plan. The desired state is built once per run ([`Run::new`]) and reused by every
+//! re-plan.
 
 use std::collections::BTreeSet;
 
@@ -6,11 +8,14 @@ use clap::ValueEnum;
 
 use crate::cli::GlobalArgs;
 use crate::config::{self, LoadedConfig};
+use crate::desired::DesiredState;
 use crate::diff::{self, DiffOptions};
 use crate::kube::Clients;
-use crate::observe::{self, ObserveOptions, ObservedFleet};
+use crate::model::text::closest;
+use crate::model::{ObservedFleet, WecName};
+use crate::observe::{self, ObserveOptions};
 use crate::plan::{self, Plan};
-use crate::render::{Format, Header, Report};
+use crate::render::{Format, Header, Subject};
 
 /// `--output`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -25,7 +30,7 @@ pub enum Output {
 pub struct Selection {
     /// Only this WEC (repeatable), as `wec/NAME`.
     #[arg(long = "target", value_name = "wec/NAME", value_parser = parse_target)]
-    pub targets: Vec<String>,
+    pub targets: Vec<WecName>,
     /// How many WECs are read (and, for apply, written) at once.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
@@ -35,34 +40,95 @@ pub struct Selection {
 }
 
 /// `wec/NAME` → `NAME`.
-fn parse_target(s: &str) -> Result<String, String> {
+fn parse_target(s: &str) -> Result<WecName, String> {
     match s.strip_prefix("wec/") {
-        Some(name) if !name.is_empty() => Ok(name.to_owned()),
+        Some(name) if !name.is_empty() => Ok(WecName::from(name)),
         _ => Err(format!(
             "expected `wec/NAME`, got `{s}` (for example --target wec/cluster1)"
         )),
     }
 }
 
-/// Loads fleet.toml, printing its warnings to stderr; errors carry the diagnostics.
-pub fn load(global: &GlobalArgs) -> miette::Result<LoadedConfig> {
-    let loaded = config::load(&global.file)?;
-    for w in &loaded.warnings {
-        eprintln!("{:?}", miette::Report::new(w.clone()));
+/// One run of the pipeline: the loaded fleet.toml, its desired state (built once), the
+/// clients and the selection.
+pub struct Run {
+    pub loaded: LoadedConfig,
+    pub desired: DesiredState,
+    pub clients: Clients,
+    pub selection: Selection,
+    pub targets: BTreeSet<WecName>,
+}
+
+/// One plan and the snapshot it was made from.
+pub struct Planned {
+    pub plan: Plan,
+    pub observed: ObservedFleet,
+}
+
+impl Run {
+    /// Loads fleet.toml (printing its warnings to stderr), checks the targets and builds the
+    /// desired state.
+    pub fn new(global: &GlobalArgs, selection: Selection) -> miette::Result<Run> {
+        let loaded = config::load(&global.file)?;
+        for w in &loaded.warnings {
+            eprintln!("{:?}", miette::Report::new(w.clone()));
+        }
+        let targets = check_targets(&loaded, &selection)?;
+        Ok(Run {
+            desired: DesiredState::build(&loaded.fleet),
+            clients: Clients::new(global.kubeconfig.clone()),
+            loaded,
+            selection,
+            targets,
+        })
     }
-    Ok(loaded)
+
+    /// Observes the live state and builds the plan.
+    pub async fn plan(&self) -> miette::Result<Planned> {
+        let fleet = &self.loaded.fleet;
+        let observed = observe::observe(
+            fleet,
+            &self.desired,
+            &self.clients,
+            &ObserveOptions {
+                parallelism: usize::from(self.selection.parallelism),
+                targets: self.targets.clone(),
+            },
+        )
+        .await?;
+        let d = diff::diff(
+            fleet,
+            &self.desired,
+            &observed,
+            &DiffOptions {
+                prune: self.selection.prune,
+                targets: self.targets.clone(),
+            },
+        );
+        Ok(Planned {
+            plan: plan::build(d)?,
+            observed,
+        })
+    }
+
+    /// The header every rendering starts with.
+    pub fn header(&self, observed: &ObservedFleet, subject: Subject) -> Header {
+        Header {
+            subject,
+            its_context: self.loaded.fleet.its.access.context.clone(),
+            its_server: observed.its_server.clone(),
+            its_uid: observed.its_uid.clone(),
+            config_digest: self.loaded.digest.clone(),
+            targets: self.targets.iter().cloned().collect(),
+        }
+    }
 }
 
 /// Checks that every target names a WEC of fleet.toml.
-pub fn check_targets(loaded: &LoadedConfig, sel: &Selection) -> miette::Result<BTreeSet<String>> {
-    let targets: BTreeSet<String> = sel.targets.iter().cloned().collect();
-    let unknown: Vec<&String> = targets
-        .iter()
-        .filter(|t| !loaded.fleet.wecs.contains_key(*t))
-        .collect();
-    if let Some(t) = unknown.first() {
-        let known: Vec<&str> = loaded.fleet.wecs.keys().map(String::as_str).collect();
-        let hint = strsim_best(t, &known)
+fn check_targets(loaded: &LoadedConfig, sel: &Selection) -> miette::Result<BTreeSet<WecName>> {
+    let targets: BTreeSet<WecName> = sel.targets.iter().cloned().collect();
+    if let Some(t) = targets.iter().find(|t| !loaded.fleet.wecs.contains_key(*t)) {
+        let hint = closest(t.as_str(), loaded.fleet.wecs.keys().map(WecName::as_str))
             .map(|k| format!(" — did you mean wec/{k}?"))
             .unwrap_or_default();
         miette::bail!(
@@ -71,59 +137,6 @@ pub fn check_targets(loaded: &LoadedConfig, sel: &Selection) -> miette::Result<B
         );
     }
     Ok(targets)
-}
-
-fn strsim_best<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
-    known
-        .iter()
-        .map(|k| (strsim::jaro_winkler(name, k), *k))
-        .filter(|(s, _)| *s > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, k)| k)
-}
-
-/// Observes the live state and builds the plan.
-pub async fn plan(
-    loaded: &LoadedConfig,
-    clients: &Clients,
-    sel: &Selection,
-    targets: &BTreeSet<String>,
-) -> miette::Result<(Plan, ObservedFleet)> {
-    let observed = observe::observe(
-        &loaded.fleet,
-        clients,
-        &ObserveOptions {
-            parallelism: usize::from(sel.parallelism),
-            targets: targets.clone(),
-        },
-    )
-    .await;
-    let d = diff::diff(
-        &loaded.fleet,
-        &observed,
-        &DiffOptions {
-            prune: sel.prune,
-            targets: targets.clone(),
-        },
-    );
-    Ok((plan::build(d)?, observed))
-}
-
-/// The header every rendering starts with.
-pub fn header(
-    loaded: &LoadedConfig,
-    observed: &ObservedFleet,
-    targets: &BTreeSet<String>,
-    drift: bool,
-) -> Header {
-    Header {
-        report: if drift { Report::Drift } else { Report::Plan },
-        its_context: loaded.fleet.its.access.context.clone(),
-        its_server: observed.its_server.clone(),
-        its_uid: observed.its_uid.clone(),
-        config_digest: loaded.digest.clone(),
-        targets: targets.iter().map(|t| format!("wec/{t}")).collect(),
-    }
 }
 
 impl From<Output> for Format {

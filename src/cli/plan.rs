@@ -2,10 +2,9 @@
 
 use std::process::ExitCode;
 
-use crate::cli::pipeline::{self, Output, Selection};
+use crate::cli::pipeline::{Output, Run, Selection};
 use crate::cli::{Colors, Exit, GlobalArgs};
-use crate::kube::Clients;
-use crate::render;
+use crate::render::{self, Subject};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -20,16 +19,14 @@ pub struct Args {
 }
 
 pub async fn execute(global: &GlobalArgs, colors: Colors, args: Args) -> miette::Result<ExitCode> {
-    let loaded = pipeline::load(global)?;
-    let targets = pipeline::check_targets(&loaded, &args.selection)?;
-    let clients = Clients::new(global.kubeconfig.clone());
-    let (plan, observed) = pipeline::plan(&loaded, &clients, &args.selection, &targets).await?;
-    let header = pipeline::header(&loaded, &observed, &targets, false);
-    let text = render::render(args.output.into(), &plan, &header, colors.stdout);
+    let run = Run::new(global, args.selection)?;
+    let planned = run.plan().await?;
+    let header = run.header(&planned.observed, Subject::Plan);
+    let text = render::render(args.output.into(), &planned.plan, &header, colors.stdout);
     print!("{text}");
-    Ok(if observed.is_incomplete() {
+    Ok(if planned.observed.is_incomplete() {
         Exit::Incomplete
-    } else if args.detailed_exitcode && plan.has_changes() {
+    } else if args.detailed_exitcode && planned.plan.has_changes() {
         Exit::Changes
     } else {
         Exit::Success

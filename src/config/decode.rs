@@ -15,6 +15,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::diagnostic::{Code, Problem};
 use super::raw::RawFleet;
+use crate::model::text::closest;
 
 /// What decoding produced: the file as far as it could be read, and what was wrong.
 pub(crate) struct Decoded {
@@ -170,7 +171,7 @@ fn shape_problem(
                 }
             ),
         );
-        return match closest(key, expected) {
+        return match closest(key, expected.iter().copied()) {
             Some(best) => (
                 problem
                     .label(span, format!("did you mean `{best}`?"))
@@ -195,7 +196,7 @@ fn shape_problem(
             Code::InvalidValue,
             format!("`{full}` must be one of {}", list(expected)),
         );
-        let problem = match closest(given, expected) {
+        let problem = match closest(given, expected.iter().copied()) {
             Some(best) => problem
                 .label(span, format!("did you mean \"{best}\"?"))
                 .help(format!("write {key} = \"{best}\"")),
@@ -255,16 +256,6 @@ fn type_name(serde: &str) -> &str {
 
 fn backticked(message: &str) -> Vec<&str> {
     message.split('`').skip(1).step_by(2).collect()
-}
-
-/// The candidate closest to `word`, if it is close enough to be a typo.
-pub(crate) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|c| (strsim::jaro_winkler(word, c), *c))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
 }
 
 fn list(items: &[&str]) -> String {

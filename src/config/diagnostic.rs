@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode};
 
+use crate::model::text::plural;
+
 /// What kind of problem a diagnostic reports. The code is stable (`fleet::config::<name>`)
 /// and decides the severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -277,10 +279,11 @@ impl ConfigError {
 pub fn summary(problems: &[Problem]) -> String {
     let errors = problems.iter().filter(|p| p.is_error()).count();
     let warnings = problems.len() - errors;
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let errors_text = plural(errors, "error", "errors");
+    let warnings_text = plural(warnings, "warning", "warnings");
     match (errors, warnings) {
-        (e, 0) => plural(e, "error"),
-        (0, w) => plural(w, "warning"),
-        (e, w) => format!("{}, {}", plural(e, "error"), plural(w, "warning")),
+        (_, 0) => errors_text,
+        (0, _) => warnings_text,
+        _ => format!("{errors_text}, {warnings_text}"),
     }
 }

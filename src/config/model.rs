@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use serde::Serialize;
+use crate::model::{ExpansionName, WecName};
 
 /// How to reach one control plane through a kubeconfig.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterAccess {
     /// The kubeconfig context.
     pub context: String,
@@ -17,7 +17,7 @@ pub struct ClusterAccess {
 }
 
 /// The ITS (OCM hub).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Its {
     pub access: ClusterAccess,
     /// URL the WECs use to reach the ITS; `None` means the context's server.
@@ -25,8 +25,7 @@ pub struct Its {
 }
 
 /// Where an RBAC expansion is delivered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RbacMode {
     /// Objects plus a BindingPolicy in the WDS; KubeStellar downsyncs them.
     Downsync,
@@ -35,7 +34,7 @@ pub enum RbacMode {
 }
 
 /// One RBAC policy rule, as in a (Cluster)Role.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RbacRule {
     pub api_groups: Vec<String>,
     pub resources: Vec<String>,
@@ -44,9 +43,9 @@ pub struct RbacRule {
 }
 
 /// A named RBAC expansion for `open-cluster-management-agent/klusterlet-work-sa`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RbacExpansion {
-    pub name: String,
+    pub name: ExpansionName,
     pub mode: RbacMode,
     /// `Some` → Role/RoleBinding in that namespace; `None` → ClusterRole/ClusterRoleBinding.
     pub namespace: Option<String>,
@@ -54,17 +53,17 @@ pub struct RbacExpansion {
 }
 
 /// `clusteradm join` options for one WEC.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JoinOptions {
     pub singleton: bool,
     pub force_internal_endpoint_lookup: bool,
 }
 
 /// One Workload Execution Cluster after merging defaults → groups → its own values.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Wec {
     /// The ManagedCluster name (a DNS-1123 label).
-    pub name: String,
+    pub name: WecName,
     /// How to reach the WEC itself (defaults to a context named like the WEC).
     pub access: ClusterAccess,
     /// Groups in the order they were merged.
@@ -72,17 +71,29 @@ pub struct Wec {
     pub labels: BTreeMap<String, String>,
     pub properties: BTreeMap<String, String>,
     /// Names of RBAC expansions this WEC needs (union of defaults, groups and its own).
-    pub rbac: BTreeSet<String>,
+    pub rbac: BTreeSet<ExpansionName>,
     /// `false`: the WEC must already be registered; fleet never joins it.
     pub register: bool,
     pub join: JoinOptions,
 }
 
 /// The whole desired fleet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredFleet {
     pub its: Its,
     pub wds: Option<ClusterAccess>,
-    pub rbac: BTreeMap<String, RbacExpansion>,
-    pub wecs: BTreeMap<String, Wec>,
+    pub rbac: BTreeMap<ExpansionName, RbacExpansion>,
+    pub wecs: BTreeMap<WecName, Wec>,
+}
+
+impl DesiredFleet {
+    /// The expansions a WEC lists, resolved (unknown names were refused by validation).
+    pub fn expansions_of<'a>(&'a self, wec: &'a Wec) -> impl Iterator<Item = &'a RbacExpansion> {
+        wec.rbac.iter().filter_map(|e| self.rbac.get(e))
+    }
+
+    /// Whether a WEC lists an expansion in `mode`.
+    pub fn uses_mode(&self, wec: &Wec, mode: RbacMode) -> bool {
+        self.expansions_of(wec).any(|e| e.mode == mode)
+    }
 }

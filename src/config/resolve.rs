@@ -9,6 +9,8 @@ use toml::Spanned;
 use super::model::{
     ClusterAccess, DesiredFleet, Its, JoinOptions, RbacExpansion, RbacMode, RbacRule, Wec,
 };
+use crate::model::{ExpansionName, WecName};
+
 use super::raw::{RawFleet, RawJoin, RawProfile, RawRbacMode, RawRule, RawWec, SpannedList};
 
 /// Resolves `raw`, which [`validate`](super::validate) found free of errors. `base_dir` is
@@ -38,7 +40,7 @@ pub(crate) fn resolve(raw: &RawFleet, base_dir: &Path) -> DesiredFleet {
         .iter()
         .map(|(name, rbac)| {
             let expansion = RbacExpansion {
-                name: name.get_ref().clone(),
+                name: ExpansionName::new(name.get_ref().as_str()),
                 mode: match rbac.mode.as_ref().map(|m| *m.get_ref()) {
                     Some(RawRbacMode::Direct) => RbacMode::Direct,
                     Some(RawRbacMode::Downsync) | None => RbacMode::Downsync,
@@ -46,7 +48,7 @@ pub(crate) fn resolve(raw: &RawFleet, base_dir: &Path) -> DesiredFleet {
                 namespace: rbac.namespace.as_ref().map(|n| n.get_ref().clone()),
                 rules: rbac.rules.iter().map(|r| rule(r.get_ref())).collect(),
             };
-            (name.get_ref().clone(), expansion)
+            (expansion.name.clone(), expansion)
         })
         .collect();
 
@@ -86,7 +88,7 @@ fn resolve_wec(raw: &RawFleet, name: &str, wec: &RawWec, base_dir: &Path) -> Wec
         .chain(std::iter::once(&own));
 
     let mut resolved = Wec {
-        name: name.to_owned(),
+        name: WecName::from(name),
         access: ClusterAccess {
             context: wec
                 .context
@@ -112,9 +114,13 @@ fn resolve_wec(raw: &RawFleet, name: &str, wec: &RawWec, base_dir: &Path) -> Wec
                 .properties
                 .insert(k.get_ref().clone(), v.get_ref().clone());
         }
-        resolved
-            .rbac
-            .extend(layer.rbac.iter().flatten().map(|r| r.get_ref().clone()));
+        resolved.rbac.extend(
+            layer
+                .rbac
+                .iter()
+                .flatten()
+                .map(|r| ExpansionName::new(r.get_ref().as_str())),
+        );
         if let Some(register) = layer.register {
             resolved.register = register;
         }

@@ -5,10 +5,10 @@ use std::collections::BTreeSet;
 
 use toml::Spanned;
 
-use super::decode::closest;
 use super::diagnostic::{Code, Problem};
 use super::names;
 use super::raw::{RawFleet, RawProfile, RawRbac, RawRbacMode, RawRule, SpannedList, SpannedMap};
+use crate::model::text::closest;
 
 /// Label key prefixes that OCM sets on ManagedClusters itself.
 const OCM_LABEL_PREFIXES: [&str; 2] = [
@@ -461,7 +461,7 @@ impl Validator<'_> {
                     Code::RbacUnknownVerb,
                     format!("`{v}` is not a Kubernetes verb"),
                 );
-                problem = match closest(v, &KNOWN_VERBS) {
+                problem = match closest(v, KNOWN_VERBS) {
                     Some(best) => problem
                         .label(verb.span(), format!("did you mean `{best}`?"))
                         .help(format!("replace it with \"{best}\"")),
@@ -478,7 +478,7 @@ impl Validator<'_> {
 fn undefined(code: Code, kind: &str, name: &Spanned<String>, defined: &[&str]) -> Problem {
     let n = name.get_ref();
     let problem = Problem::new(code, format!("{kind} `{n}` is not defined"));
-    match closest(n, defined) {
+    match closest(n, defined.iter().copied()) {
         Some(best) => problem
             .label(name.span(), format!("did you mean `{best}`?"))
             .help(format!("use \"{best}\", or define a [{kind}.{n}] table")),

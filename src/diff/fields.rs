@@ -8,18 +8,23 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Serialize;
 use serde_json::Value;
 
-use super::desired::LAST_APPLIED;
+use crate::model::vocab::LAST_APPLIED;
 
 /// A field of an object, e.g. `["metadata", "labels", "region"]` or `["rules"]`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct FieldPath(pub Vec<String>);
+pub struct FieldPath(Vec<String>);
 
 impl FieldPath {
-    fn of(parts: &[&str]) -> Self {
+    /// The path made of these segments.
+    pub fn of(parts: &[&str]) -> Self {
         FieldPath(parts.iter().map(|s| (*s).to_owned()).collect())
+    }
+
+    /// The segments, e.g. `["metadata", "labels", "region"]`.
+    pub fn segments(&self) -> &[String] {
+        &self.0
     }
 
     /// Whether this is the path of an immutable field (a binding's `roleRef`).
@@ -46,12 +51,6 @@ impl fmt::Display for FieldPath {
             }
         }
         Ok(())
-    }
-}
-
-impl Serialize for FieldPath {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
     }
 }
 
@@ -91,12 +90,30 @@ pub fn flatten(obj: &Value) -> BTreeMap<FieldPath, Value> {
     out
 }
 
+/// How a manager wrote its fields (`managedFields[].operation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// Server-side apply: the manager declares the field and keeps it.
+    Apply,
+    /// Create, update or patch (e.g. `kubectl label`).
+    Update,
+}
+
+impl Operation {
+    fn of(entry: &Value) -> Option<Operation> {
+        match entry.get("operation").and_then(Value::as_str)? {
+            "Apply" => Some(Operation::Apply),
+            "Update" => Some(Operation::Update),
+            _ => None,
+        }
+    }
+}
+
 /// One manager's claim on a field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Owner {
     pub manager: String,
-    /// `Apply` (server-side apply) or `Update` (create/update/patch, e.g. `kubectl label`).
-    pub operation: String,
+    pub operation: Operation,
     /// RFC 3339 time of the manager's last write, when known.
     pub time: Option<String>,
 }
@@ -120,11 +137,8 @@ pub fn owners(obj: &Value) -> BTreeMap<FieldPath, Vec<Owner>> {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned(),
-            operation: e
-                .get("operation")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
+            // Unknown operations are treated as plain writes.
+            operation: Operation::of(e).unwrap_or(Operation::Update),
             time: e.get("time").and_then(Value::as_str).map(str::to_owned),
         };
         let Some(trie) = e.get("fieldsV1").and_then(Value::as_object) else {
@@ -181,7 +195,7 @@ pub fn last_foreign_writer(obj: &Value, fleet: &str) -> Option<String> {
     entries
         .iter()
         .filter(|e| e.get("manager").and_then(Value::as_str) != Some(fleet))
-        .filter(|e| e.get("operation").and_then(Value::as_str) == Some("Update"))
+        .filter(|e| Operation::of(e) == Some(Operation::Update))
         .filter(|e| e.get("subresource").is_none_or(|s| s.as_str() == Some("")))
         .max_by_key(|e| {
             e.get("time")
@@ -190,33 +204,6 @@ pub fn last_foreign_writer(obj: &Value, fleet: &str) -> Option<String> {
                 .to_owned()
         })
         .and_then(|e| e.get("manager").and_then(Value::as_str).map(str::to_owned))
-}
-
-/// What fleet recorded in [`LAST_APPLIED`] on an object.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct LastApplied {
-    /// The body fleet applied (its fields, as [`flatten`] sees them after re-parsing).
-    #[serde(default)]
-    pub applied: Value,
-    /// On ManagedClusters: the WEC's other objects fleet applied (`location|kind|ns|name`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub objects: Vec<String>,
-}
-
-impl LastApplied {
-    /// Reads the annotation of a live object; `None` when absent or unreadable.
-    pub fn of(obj: &Value) -> Option<LastApplied> {
-        let text = obj
-            .pointer("/metadata/annotations")?
-            .get(LAST_APPLIED)?
-            .as_str()?;
-        serde_json::from_str(text).ok()
-    }
-
-    /// The applied fields, flattened.
-    pub fn fields(&self) -> BTreeMap<FieldPath, Value> {
-        flatten(&self.applied)
-    }
 }
 
 #[cfg(test)]
@@ -248,7 +235,10 @@ mod tests {
             o[&FieldPath::of(&["metadata", "labels", "region"])][0].manager,
             "fleet"
         );
-        assert_eq!(o[&FieldPath::of(&["roleRef"])][0].operation, "Apply");
+        assert_eq!(
+            o[&FieldPath::of(&["roleRef"])][0].operation,
+            Operation::Apply
+        );
         assert_eq!(
             o[&FieldPath::of(&["metadata", "labels", "team"])][0].manager,
             "kubectl-label"

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::desired::LAST_APPLIED;
+use crate::model::vocab::LAST_APPLIED;
 
 /// One `managedFields` entry.
 pub fn entry(manager: &str, op: &str, fields: Value) -> Value {
@@ -33,4 +33,15 @@ pub fn managed_cluster(
         mc["metadata"]["annotations"] = json!({ LAST_APPLIED: l.to_string() });
     }
     mc
+}
+
+/// An error standing for a place that could not be read.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{0}")]
+#[diagnostic(help("check that the API server is up"))]
+pub struct Refused(pub String);
+
+/// A read failure with `message`.
+pub fn read_failure(message: &str) -> crate::model::ReadFailure {
+    crate::model::ReadFailure::new(Refused(message.to_owned()))
 }

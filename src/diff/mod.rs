@@ -5,69 +5,45 @@
 //! never has an empty diff. Each field change carries its cause: `config` (fleet.toml asks
 //! for something new), `drift` (someone changed what fleet applied; the field manager is
 //! named from `managedFields`) or `conflict` (another manager owns a field fleet wants).
+//! How any of this is worded is the views' business (`render`).
 
-pub mod desired;
 pub mod fields;
 #[cfg(test)]
 pub(crate) mod fixtures;
-pub mod object;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
 use serde_json::Value;
 
-use crate::config::model::{DesiredFleet, RbacMode};
-use crate::observe::snapshot::ObservedFleet;
-use desired::{DesiredObject, LAST_APPLIED, MANAGED_BY, MANAGER, Mode, PROPERTIES_NS, RBAC_LABEL};
-use fields::{FieldPath, LastApplied, Owner, flatten, last_foreign_writer, owners};
-use object::{Kind, Location, ObjectRef};
+use crate::config::model::{DesiredFleet, RbacMode, Wec};
+use crate::desired::{DesiredObject, DesiredState, Mode};
+use crate::model::vocab::{LAST_APPLIED, MANAGER, PROPERTIES_NS, expansion_of, managed_by_fleet};
+use crate::model::{
+    ExpansionName, Kind, LastApplied, Location, ObjectRef, ObservedFleet, ReadFailure, WecName,
+};
+use fields::{FieldPath, Operation, Owner, flatten, last_foreign_writer, owners};
 
 /// Why a field (or object) changes.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Cause {
     /// `fleet.toml` asks for something that is not there yet.
     Config,
-    /// Someone changed (or deleted) what fleet applied.
-    Drift {
-        #[serde(skip_serializing_if = "Option::is_none")]
-        manager: Option<String>,
-    },
+    /// Someone changed (or deleted) what fleet applied; the manager, when known.
+    Drift { manager: Option<String> },
     /// Another field manager owns a field fleet wants; apply takes it over.
     Conflict { manager: String },
 }
 
 impl Cause {
-    /// `config`, `drift` or `conflict`.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Cause::Config => "config",
-            Cause::Drift { .. } => "drift",
-            Cause::Conflict { .. } => "conflict",
-        }
-    }
-
-    /// `drift (by kubectl-label)`, `conflict (owned by helm)`, `config`.
-    pub fn describe(&self) -> String {
-        match self {
-            Cause::Config => "config".into(),
-            Cause::Drift { manager: Some(m) } => format!("drift (by {m})"),
-            Cause::Drift { manager: None } => "drift".into(),
-            Cause::Conflict { manager } => format!("conflict (owned by {manager})"),
-        }
-    }
-
     /// Out-of-band: drift or conflict.
     pub fn is_out_of_band(&self) -> bool {
         !matches!(self, Cause::Config)
     }
 }
 
-/// What happens to an object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
+/// What happens to an object, without its payload: for counting, ordering and display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ActionKind {
     Create,
     Update,
     /// Delete then create: an immutable field changed.
@@ -75,60 +51,87 @@ pub enum Action {
     Delete,
 }
 
+/// What happens to an object, with exactly what apply needs to do it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Server-side apply of `body` to an object that does not exist.
+    Create { body: Value },
+    /// Server-side apply of `body` to the observed object.
+    Update { body: Value },
+    /// Delete the object, then server-side apply `body`.
+    Replace { body: Value },
+    /// Delete the object.
+    Delete,
+}
+
 impl Action {
-    /// Terraform's symbol for the action.
-    pub fn symbol(self) -> &'static str {
+    /// The action without its payload.
+    pub fn kind(&self) -> ActionKind {
         match self {
-            Action::Create => "+",
-            Action::Update => "~",
-            Action::Replace => "-/+",
-            Action::Delete => "-",
+            Action::Create { .. } => ActionKind::Create,
+            Action::Update { .. } => ActionKind::Update,
+            Action::Replace { .. } => ActionKind::Replace,
+            Action::Delete => ActionKind::Delete,
         }
     }
 }
 
+/// Why a change cannot be made now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blocked {
+    /// The WEC's ManagedCluster does not exist: the WEC is not registered with the ITS.
+    NotRegistered,
+}
+
+/// Why an action was chosen, when it is not obvious.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// An immutable field changed, which forces a replacement.
+    ImmutableField(FieldPath),
+    /// The WEC is gone from `fleet.toml` and `--prune` removes what fleet applied for it.
+    WecRemoved,
+}
+
 /// One field's change.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FieldChange {
     pub path: FieldPath,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `None`: the field does not exist yet.
     pub before: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `None`: the field is removed.
     pub after: Option<Value>,
     pub cause: Cause,
 }
 
 /// One object's change.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Change {
-    #[serde(rename = "object")]
-    pub r: ObjectRef,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub wec: Option<String>,
+    pub object: ObjectRef,
+    /// The WEC the object is for (`None`: shared by the fleet).
+    pub wec: Option<WecName>,
+    /// The RBAC expansion the object belongs to, when there is one.
+    pub expansion: Option<ExpansionName>,
     pub action: Action,
     /// The object's cause: the most out-of-band cause of its fields.
     pub cause: Cause,
     pub fields: Vec<FieldChange>,
-    /// Why the change cannot be made now (e.g. the WEC is not registered yet).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub blocked: Option<String>,
-    /// Why an action was chosen, when it is not obvious (e.g. "roleRef is immutable").
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    /// The server-side-apply body (with fleet's bookkeeping annotation) for create, update
-    /// and replace.
-    #[serde(skip)]
-    pub body: Option<Value>,
+    pub blocked: Option<Blocked>,
+    pub reason: Option<Reason>,
     /// Objects this change needs first.
-    #[serde(skip)]
     pub depends_on: Vec<ObjectRef>,
     /// `uid` and `resourceVersion` of the live object this change was computed against.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub observed: Option<Observed>,
 }
 
+impl Change {
+    /// The action without its payload.
+    pub fn kind(&self) -> ActionKind {
+        self.action.kind()
+    }
+}
+
 /// Identity of the live object a change was computed against.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observed {
     pub uid: String,
     pub resource_version: String,
@@ -140,21 +143,21 @@ pub struct DiffOptions {
     /// Also delete fleet's objects of WECs that are no longer in `fleet.toml`.
     pub prune: bool,
     /// Only these WECs (empty: all).
-    pub targets: BTreeSet<String>,
+    pub targets: BTreeSet<WecName>,
 }
 
 /// The result of a diff.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct Diff {
     pub changes: Vec<Change>,
     /// ManagedClusters on the ITS that fleet neither declares nor ever managed.
-    pub unmanaged_wecs: Vec<String>,
+    pub unmanaged_wecs: Vec<WecName>,
     /// WECs fleet managed that are gone from `fleet.toml` (their objects go with `--prune`).
-    pub orphaned_wecs: Vec<String>,
+    pub orphaned_wecs: Vec<WecName>,
     /// WECs in `fleet.toml` with nothing to change.
-    pub unchanged_wecs: Vec<String>,
+    pub unchanged_wecs: Vec<WecName>,
     /// Places that could not be read: the diff there is unknown.
-    pub unreadable: BTreeMap<String, String>,
+    pub unreadable: BTreeMap<Location, ReadFailure>,
 }
 
 impl Diff {
@@ -164,7 +167,7 @@ impl Diff {
         let mut d = self.clone();
         d.changes.retain_mut(|c| {
             c.fields.retain(|f| f.cause.is_out_of_band());
-            c.cause.is_out_of_band() && (c.action == Action::Create || !c.fields.is_empty())
+            c.cause.is_out_of_band() && (c.kind() == ActionKind::Create || !c.fields.is_empty())
         });
         d.orphaned_wecs.clear();
         d
@@ -180,32 +183,32 @@ const DELETABLE: [Kind; 6] = [
     Kind::BindingPolicy,
 ];
 
-/// Computes every change between the desired fleet and the observed snapshot.
-pub fn diff(fleet: &DesiredFleet, observed: &ObservedFleet, opts: &DiffOptions) -> Diff {
-    let wanted = desired::desired_objects(fleet);
+/// Computes every change between the desired state and the observed snapshot.
+pub fn diff(
+    fleet: &DesiredFleet,
+    desired: &DesiredState,
+    observed: &ObservedFleet,
+    opts: &DiffOptions,
+) -> Diff {
     let inventory = inventories(observed);
     let mut out = Diff {
-        unreadable: observed
-            .unreadable
-            .iter()
-            .map(|(l, e)| (l.to_string(), e.clone()))
-            .collect(),
+        unreadable: observed.unreadable.clone(),
         ..Default::default()
     };
 
-    let wanted_refs: BTreeSet<&ObjectRef> = wanted.iter().map(|d| &d.r).collect();
-    for d in &wanted {
-        if !observed.knows(&d.r) {
+    let wanted: BTreeSet<&ObjectRef> = desired.objects.iter().map(|d| &d.object).collect();
+    for d in &desired.objects {
+        if !observed.knows(&d.object) {
             continue; // unreadable: unknown, never "no change"
         }
-        if let Some(c) = diff_object(d, observed.get(&d.r), &inventory) {
+        if let Some(c) = diff_object(d, observed.get(&d.object), &inventory) {
             out.changes.push(c);
         }
     }
 
     // Fleet's objects nobody wants any more.
     for (r, live) in &observed.objects {
-        if !DELETABLE.contains(&r.kind) || wanted_refs.contains(r) || !managed_by_fleet(live) {
+        if !DELETABLE.contains(&r.kind) || wanted.contains(r) || !managed_by_fleet(live) {
             continue;
         }
         let wec = owner_wec(r);
@@ -214,26 +217,23 @@ pub fn diff(fleet: &DesiredFleet, observed: &ObservedFleet, opts: &DiffOptions) 
             continue;
         }
         out.changes.push(Change {
-            r: r.clone(),
+            object: r.clone(),
             wec,
+            expansion: expansion_of(live),
             action: Action::Delete,
             cause: Cause::Config,
             fields: Vec::new(),
             blocked: None,
-            note: gone_wec.then(|| "WEC removed from fleet.toml (--prune)".to_owned()),
-            body: None,
+            reason: gone_wec.then_some(Reason::WecRemoved),
             depends_on: Vec::new(),
             observed: observed_identity(live),
         });
     }
 
     // ManagedClusters fleet does not declare.
-    for (r, live) in observed
-        .objects
-        .iter()
-        .filter(|(r, _)| r.kind == Kind::ManagedCluster)
-    {
-        if fleet.wecs.contains_key(&r.name) {
+    for (r, live) in observed.of_kind(Kind::ManagedCluster) {
+        let name = WecName::from(r.name.as_str());
+        if fleet.wecs.contains_key(&name) {
             continue;
         }
         let fleet_touched = owners(live)
@@ -241,96 +241,65 @@ pub fn diff(fleet: &DesiredFleet, observed: &ObservedFleet, opts: &DiffOptions) 
             .flatten()
             .any(|o| o.manager == MANAGER);
         if fleet_touched {
-            out.orphaned_wecs.push(r.name.clone());
+            out.orphaned_wecs.push(name);
         } else {
-            out.unmanaged_wecs.push(r.name.clone());
+            out.unmanaged_wecs.push(name);
         }
     }
 
     if !opts.targets.is_empty() {
-        retain_targets(&mut out, &opts.targets);
+        retain_targets(&mut out, fleet, &opts.targets);
     }
-    let changed: BTreeSet<&str> = out
-        .changes
-        .iter()
-        .filter_map(|c| c.wec.as_deref())
-        .collect();
+    let changed: BTreeSet<&WecName> = out.changes.iter().filter_map(|c| c.wec.as_ref()).collect();
     // A WEC is known to be in sync only if every place holding its objects was read: the ITS
     // (ManagedCluster, properties), the WEC itself, and the WDS when it uses downsync RBAC.
-    let unread = |l: &Location| observed.unreadable.contains_key(l);
-    let known = |w: &crate::config::model::Wec| {
-        let downsync = w.rbac.iter().any(|e| {
-            fleet
-                .rbac
-                .get(e)
-                .is_some_and(|x| x.mode == RbacMode::Downsync)
-        });
+    let known = |w: &Wec| {
         let places = [
             Some(Location::Its),
             Some(Location::Wec(w.name.clone())),
-            downsync.then_some(Location::Wds),
+            fleet
+                .uses_mode(w, RbacMode::Downsync)
+                .then_some(Location::Wds),
         ];
-        places.iter().flatten().all(|l| !unread(l))
+        places
+            .iter()
+            .flatten()
+            .all(|l| !observed.unreadable.contains_key(l))
     };
     out.unchanged_wecs = fleet
         .wecs
         .values()
         .filter(|w| opts.targets.is_empty() || opts.targets.contains(&w.name))
-        .filter(|w| !changed.contains(w.name.as_str()) && known(w))
+        .filter(|w| !changed.contains(&w.name) && known(w))
         .map(|w| w.name.clone())
         .collect();
     out.changes
-        .sort_by(|a, b| a.wec.cmp(&b.wec).then_with(|| a.r.cmp(&b.r)));
+        .sort_by(|a, b| a.wec.cmp(&b.wec).then_with(|| a.object.cmp(&b.object)));
     out
 }
 
-/// Keeps the targeted WECs' changes and the shared objects they depend on.
-fn retain_targets(out: &mut Diff, targets: &BTreeSet<String>) {
-    let mut keep: BTreeSet<ObjectRef> = BTreeSet::new();
-    let mut expansions: BTreeSet<String> = BTreeSet::new();
-    for c in out
+/// Keeps the targeted WECs' changes and the shared objects they need: those of the RBAC
+/// expansions they list, and what those depend on.
+fn retain_targets(out: &mut Diff, fleet: &DesiredFleet, targets: &BTreeSet<WecName>) {
+    let expansions: BTreeSet<&ExpansionName> = targets
+        .iter()
+        .filter_map(|t| fleet.wecs.get(t))
+        .flat_map(|w| &w.rbac)
+        .collect();
+    let targeted = |c: &Change| match &c.wec {
+        Some(w) => targets.contains(w),
+        None => c.expansion.as_ref().is_some_and(|e| expansions.contains(e)),
+    };
+    let needed: BTreeSet<ObjectRef> = out
         .changes
         .iter()
-        .filter(|c| c.wec.as_ref().is_some_and(|w| targets.contains(w)))
-    {
-        keep.insert(c.r.clone());
-        keep.extend(c.depends_on.iter().cloned());
-        for f in &c.fields {
-            if let Some(e) = f
-                .path
-                .0
-                .get(2)
-                .and_then(|k| k.strip_prefix(desired::RBAC_SELECTOR_PREFIX))
-            {
-                expansions.insert(e.to_owned());
-            }
-        }
-    }
-    out.changes.retain(|c| match &c.wec {
-        Some(w) => targets.contains(w),
-        None => {
-            keep.contains(&c.r)
-                || c.body
-                    .as_ref()
-                    .and_then(|b| {
-                        b.pointer(&format!(
-                            "/metadata/labels/{}",
-                            RBAC_LABEL.replace('/', "~1")
-                        ))
-                    })
-                    .and_then(Value::as_str)
-                    .is_some_and(|e| expansions.contains(e))
-        }
-    });
+        .filter(|c| targeted(c))
+        .flat_map(|c| c.depends_on.iter().cloned())
+        .collect();
+    out.changes
+        .retain(|c| targeted(c) || (c.wec.is_none() && needed.contains(&c.object)));
     out.unmanaged_wecs.clear();
     out.orphaned_wecs.retain(|w| targets.contains(w));
-}
-
-fn managed_by_fleet(live: &Value) -> bool {
-    live.pointer("/metadata/labels")
-        .and_then(|l| l.get(MANAGED_BY))
-        .and_then(Value::as_str)
-        == Some(MANAGER)
 }
 
 fn observed_identity(live: &Value) -> Option<Observed> {
@@ -344,35 +313,22 @@ fn observed_identity(live: &Value) -> Option<Observed> {
 }
 
 /// The WEC an observed object belongs to: its location, or (property ConfigMaps) its name.
-fn owner_wec(r: &ObjectRef) -> Option<String> {
+fn owner_wec(r: &ObjectRef) -> Option<WecName> {
     match &r.location {
         Location::Wec(w) => Some(w.clone()),
         Location::Its
             if r.kind == Kind::ConfigMap && r.namespace.as_deref() == Some(PROPERTIES_NS) =>
         {
-            Some(r.name.clone())
+            Some(WecName::from(r.name.as_str()))
         }
         _ => None,
     }
 }
 
-/// Serialised form of an object reference in a ManagedCluster's inventory.
-pub fn inventory_key(r: &ObjectRef) -> String {
-    format!(
-        "{}|{}|{}|{}",
-        r.location,
-        r.kind,
-        r.namespace.as_deref().unwrap_or(""),
-        r.name
-    )
-}
-
-/// Objects fleet recorded as applied, from every ManagedCluster's last-applied annotation.
-fn inventories(observed: &ObservedFleet) -> BTreeSet<String> {
+/// Objects fleet recorded as applied, from every ManagedCluster's last-applied record.
+fn inventories(observed: &ObservedFleet) -> BTreeSet<ObjectRef> {
     observed
-        .objects
-        .iter()
-        .filter(|(r, _)| r.kind == Kind::ManagedCluster)
+        .of_kind(Kind::ManagedCluster)
         .filter_map(|(_, live)| LastApplied::of(live))
         .flat_map(|la| la.objects)
         .collect()
@@ -382,34 +338,34 @@ fn inventories(observed: &ObservedFleet) -> BTreeSet<String> {
 fn apply_body(d: &DesiredObject) -> Value {
     let record = LastApplied {
         applied: d.body.clone(),
-        objects: d.inventory.iter().map(inventory_key).collect(),
+        objects: d.inventory.clone(),
     };
     let mut body = d.body.clone();
-    body["metadata"]["annotations"] =
-        serde_json::json!({ LAST_APPLIED: serde_json::to_string(&record).expect("json") });
+    body["metadata"]["annotations"] = serde_json::json!({ LAST_APPLIED: record.to_annotation() });
     body
 }
 
 fn diff_object(
     d: &DesiredObject,
     live: Option<&Value>,
-    inventory: &BTreeSet<String>,
+    inventory: &BTreeSet<ObjectRef>,
 ) -> Option<Change> {
     let want = flatten(&d.body);
+    let body = apply_body(d);
     let base = Change {
-        r: d.r.clone(),
+        object: d.object.clone(),
         wec: d.wec.clone(),
-        action: Action::Create,
+        expansion: d.expansion.clone(),
+        action: Action::Delete, // every path below sets the real action
         cause: Cause::Config,
         fields: Vec::new(),
         blocked: None,
-        note: None,
-        body: Some(apply_body(d)),
+        reason: None,
         depends_on: d.depends_on.clone(),
         observed: live.and_then(observed_identity),
     };
     let Some(live) = live else {
-        let cause = if inventory.contains(&inventory_key(&d.r)) {
+        let cause = if inventory.contains(&d.object) {
             Cause::Drift { manager: None } // fleet applied it; someone deleted it
         } else {
             Cause::Config
@@ -425,15 +381,13 @@ fn diff_object(
             .collect();
         return Some(match d.mode {
             Mode::ExistingOnly => Change {
-                action: Action::Update,
+                action: Action::Update { body },
                 fields,
-                blocked: Some(format!(
-                    "{} does not exist: the WEC is not registered with the ITS",
-                    d.r.display_name()
-                )),
+                blocked: Some(Blocked::NotRegistered),
                 ..base
             },
             Mode::CreateOnly | Mode::Manage => Change {
+                action: Action::Create { body },
                 cause,
                 fields,
                 ..base
@@ -447,7 +401,7 @@ fn diff_object(
     let have = flatten(live);
     let owned = owners(live);
     let last = LastApplied::of(live)
-        .map(|l| l.fields())
+        .map(|l| flatten(&l.applied))
         .unwrap_or_default();
     let fleet_owns = |p: &FieldPath| {
         owned
@@ -464,7 +418,7 @@ fn diff_object(
             continue;
         }
         let cause = match foreign(path) {
-            Some(o) if o.operation == "Apply" => Cause::Conflict {
+            Some(o) if o.operation == Operation::Apply => Cause::Conflict {
                 manager: o.manager.clone(),
             },
             Some(o) if last.get(path) == Some(after) => Cause::Drift {
@@ -506,17 +460,17 @@ fn diff_object(
         .map(|f| f.cause.clone())
         .max()
         .unwrap_or(Cause::Config);
-    let replace = fields
+    let immutable = fields
         .iter()
-        .any(|f| f.path.is_immutable() && f.before.is_some());
+        .find(|f| f.path.is_immutable() && f.before.is_some())
+        .map(|f| f.path.clone());
     Some(Change {
-        action: if replace {
-            Action::Replace
-        } else {
-            Action::Update
+        action: match immutable {
+            Some(_) => Action::Replace { body },
+            None => Action::Update { body },
         },
         cause,
-        note: replace.then(|| "roleRef is immutable: forces replacement".to_owned()),
+        reason: immutable.map(Reason::ImmutableField),
         fields,
         ..base
     })

@@ -6,7 +6,13 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::config;
-use crate::diff::fixtures::{entry, label_fields, managed_cluster};
+use crate::diff::fixtures::{entry, label_fields, managed_cluster, read_failure};
+use crate::model::vocab::{MANAGED_BY, RBAC_LABEL};
+
+/// The diff as the pipeline runs it: the desired state built from `fleet`.
+fn diff(fleet: &DesiredFleet, observed: &ObservedFleet, opts: &DiffOptions) -> Diff {
+    super::diff(fleet, &DesiredState::build(fleet), observed, opts)
+}
 
 fn fleet(toml: &str) -> DesiredFleet {
     config::from_str(Path::new("fleet.toml"), toml)
@@ -67,7 +73,7 @@ fn observed_with(objects: Vec<(Location, Kind, Value)>) -> ObservedFleet {
 fn change<'a>(d: &'a Diff, kind: Kind, name: &str) -> &'a Change {
     d.changes
         .iter()
-        .find(|c| c.r.kind == kind && c.r.name == name)
+        .find(|c| c.object.kind == kind && c.object.name == name)
         .unwrap_or_else(|| panic!("no change for {kind} {name}: {:#?}", d.changes))
 }
 
@@ -105,7 +111,7 @@ fn labels_are_set_changed_and_removed_while_foreign_labels_stay() {
         &DiffOptions::default(),
     );
     let c = change(&d, Kind::ManagedCluster, "c1");
-    assert_eq!(c.action, Action::Update);
+    assert_eq!(c.kind(), ActionKind::Update);
     let paths: Vec<String> = c.fields.iter().map(|f| f.path.to_string()).collect();
     assert_eq!(paths, ["labels.env", "labels.old", "labels.region"]);
     assert_eq!(field(c, "labels.env").after, Some(json!("prod")));
@@ -141,7 +147,12 @@ fn a_label_overwritten_by_kubectl_is_drift_by_that_manager() {
             manager: Some("kubectl-label".into())
         }
     );
-    assert_eq!(c.cause.describe(), "drift (by kubectl-label)");
+    assert_eq!(
+        c.cause,
+        Cause::Drift {
+            manager: Some("kubectl-label".into())
+        }
+    );
     assert_eq!(d.drift_only().changes.len(), 1);
 }
 
@@ -221,7 +232,7 @@ fn in_sync_objects_produce_no_change() {
         &DiffOptions::default(),
     );
     assert!(d.changes.is_empty(), "{:#?}", d.changes);
-    assert_eq!(d.unchanged_wecs, ["c1"]);
+    assert_eq!(d.unchanged_wecs, [WecName::from("c1")]);
 }
 
 #[test]
@@ -231,16 +242,15 @@ fn an_unregistered_wec_blocks_its_labels_but_not_its_properties() {
     ));
     let d = diff(&f, &observed_with(vec![]), &DiffOptions::default());
     let mc = change(&d, Kind::ManagedCluster, "c1");
-    assert!(
-        mc.blocked
-            .as_deref()
-            .is_some_and(|b| b.contains("not registered"))
-    );
+    assert_eq!(mc.blocked, Some(Blocked::NotRegistered));
     let cm = change(&d, Kind::ConfigMap, "c1");
-    assert_eq!((cm.action, cm.blocked.is_none()), (Action::Create, true));
+    assert_eq!(
+        (cm.kind(), cm.blocked.is_none()),
+        (ActionKind::Create, true)
+    );
     assert_eq!(field(cm, "data.maxPods").after, Some(json!("100")));
     let ns = change(&d, Kind::Namespace, PROPERTIES_NS);
-    assert_eq!(ns.action, Action::Create);
+    assert_eq!(ns.kind(), ActionKind::Create);
 }
 
 #[test]
@@ -263,8 +273,12 @@ fn a_changed_role_ref_is_a_replacement() {
         &DiffOptions::default(),
     );
     let c = change(&d, Kind::ClusterRoleBinding, "fleet:direct");
-    assert_eq!(c.action, Action::Replace);
-    assert!(c.note.as_deref().is_some_and(|n| n.contains("immutable")));
+    assert_eq!(c.kind(), ActionKind::Replace);
+    assert_eq!(
+        c.reason,
+        Some(Reason::ImmutableField(FieldPath::of(&["roleRef"])))
+    );
+    assert_eq!(c.expansion, Some(ExpansionName::from("direct")));
 }
 
 #[test]
@@ -283,8 +297,8 @@ fn fleet_objects_no_longer_wanted_are_deleted_and_gone_wecs_wait_for_prune() {
     let deleted: Vec<String> = d
         .changes
         .iter()
-        .filter(|c| c.action == Action::Delete)
-        .map(|c| c.r.to_string())
+        .filter(|c| c.kind() == ActionKind::Delete)
+        .map(|c| c.object.to_string())
         .collect();
     assert_eq!(
         deleted,
@@ -301,31 +315,33 @@ fn fleet_objects_no_longer_wanted_are_deleted_and_gone_wecs_wait_for_prune() {
             ..Default::default()
         },
     );
-    assert!(
-        pruned
-            .changes
-            .iter()
-            .any(|c| c.r.name == "gone" && c.action == Action::Delete)
-    );
+    assert!(pruned.changes.iter().any(|c| c.object.name == "gone"
+        && c.kind() == ActionKind::Delete
+        && c.reason == Some(Reason::WecRemoved)));
 }
 
 #[test]
 fn unreadable_places_yield_no_changes_and_are_reported() {
     let f = fleet(&format!("{BASE}\n[wec.c1]\nrbac = [\"direct\"]\n"));
     let mut o = observed_with(vec![]);
-    o.unreadable
-        .insert(Location::Wec("c1".into()), "connection refused".into());
+    o.unreadable.insert(
+        Location::Wec("c1".into()),
+        read_failure("connection refused"),
+    );
     let d = diff(&f, &o, &DiffOptions::default());
     assert!(
         d.changes
             .iter()
-            .all(|c| c.r.location != Location::Wec("c1".into()))
+            .all(|c| c.object.location != Location::Wec("c1".into()))
     );
     assert_eq!(
-        d.unreadable.get("wec/c1").map(String::as_str),
+        d.unreadable
+            .get(&Location::Wec("c1".into()))
+            .map(ToString::to_string)
+            .as_deref(),
         Some("connection refused")
     );
-    assert!(!d.unchanged_wecs.contains(&"c1".to_owned()));
+    assert!(!d.unchanged_wecs.contains(&WecName::from("c1")));
 }
 
 #[test]
@@ -335,7 +351,7 @@ fn an_unreadable_its_leaves_no_wec_reported_in_sync() {
     ));
     let mut o = ObservedFleet::default();
     o.unreadable
-        .insert(Location::Its, "connection refused".into());
+        .insert(Location::Its, read_failure("connection refused"));
     let d = diff(&f, &o, &DiffOptions::default());
     assert!(d.changes.is_empty());
     assert!(d.unchanged_wecs.is_empty(), "{:?}", d.unchanged_wecs);
@@ -355,7 +371,7 @@ fn managed_clusters_fleet_never_touched_are_unmanaged() {
         &observed_with(vec![(Location::Its, Kind::ManagedCluster, other)]),
         &DiffOptions::default(),
     );
-    assert_eq!(d.unmanaged_wecs, ["edge-9"]);
+    assert_eq!(d.unmanaged_wecs, [WecName::from("edge-9")]);
 }
 
 #[test]
@@ -375,12 +391,15 @@ fn downsync_rbac_selects_exactly_the_wecs_listing_it_and_orders_the_plan() {
         Some(json!("true"))
     );
     assert!(
-        d.changes.iter().all(|c| c.r.name != "c2"),
+        d.changes.iter().all(|c| c.object.name != "c2"),
         "c2 lists no expansion: {:#?}",
         d.changes
     );
     let bp = change(&d, Kind::BindingPolicy, "fleet-rbac-aw");
-    let spec = &bp.body.as_ref().unwrap()["spec"];
+    let Action::Create { body } = &bp.action else {
+        panic!("the BindingPolicy is created: {bp:#?}")
+    };
+    let spec = &body["spec"];
     assert_eq!(
         spec["clusterSelectors"],
         json!([{"matchLabels": {"rbac.fleet.kubestellar.io/aw": "true"}}])
@@ -396,7 +415,7 @@ fn downsync_rbac_selects_exactly_the_wecs_listing_it_and_orders_the_plan() {
             .diff
             .changes
             .iter()
-            .position(|c| c.r.kind == kind && c.r.location == Location::Wds)
+            .position(|c| c.object.kind == kind && c.object.location == Location::Wds)
             .unwrap();
         plan.waves.iter().position(|w| w.contains(&i)).unwrap()
     };
@@ -412,11 +431,11 @@ fn targeting_keeps_the_targeted_wecs_and_what_they_need() {
         "{BASE}\n[wec.c1]\nproperties = {{ a = \"1\" }}\n[wec.c2]\nproperties = {{ a = \"2\" }}\n"
     ));
     let opts = DiffOptions {
-        targets: ["c2".to_owned()].into(),
+        targets: [WecName::from("c2")].into(),
         ..Default::default()
     };
     let d = diff(&f, &observed_with(vec![]), &opts);
-    let names: Vec<String> = d.changes.iter().map(|c| c.r.to_string()).collect();
+    let names: Vec<String> = d.changes.iter().map(|c| c.object.to_string()).collect();
     assert_eq!(
         names,
         [

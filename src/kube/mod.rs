@@ -8,56 +8,145 @@ use std::time::Duration;
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
 };
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
+use kube::core::Status;
 use kube::{Client, Config};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
 use crate::config::model::ClusterAccess;
-use crate::diff::desired::MANAGER;
-use crate::diff::object::{Kind, ObjectRef};
+use crate::model::text::closest;
+use crate::model::vocab::MANAGER;
+use crate::model::{Kind, ObjectRef};
 
-/// Errors talking to clusters. Messages never include credentials or Secret data.
+/// Errors talking to clusters, with their sources kept. Messages never include credentials
+/// or Secret data.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum KubeError {
-    #[error("cannot read kubeconfig {path}: {message}")]
+    #[error("cannot read kubeconfig {path}")]
     #[diagnostic(
         code(fleet::kube::kubeconfig),
         help("check --kubeconfig, $KUBECONFIG or the `kubeconfig` key in fleet.toml")
     )]
-    Kubeconfig { path: String, message: String },
-    #[error("kubeconfig context `{context}`: {message}")]
+    Kubeconfig {
+        path: String,
+        #[source]
+        source: KubeconfigError,
+    },
+    /// A context fleet.toml names is not in the kubeconfig: a mistake in the input, not an
+    /// outage.
+    #[error("kubeconfig context `{context}` is not in {kubeconfig}")]
+    #[diagnostic(code(fleet::kube::unknown_context))]
+    UnknownContext {
+        context: String,
+        kubeconfig: String,
+        #[help]
+        help: String,
+    },
+    #[error("kubeconfig context `{context}` cannot be used")]
     #[diagnostic(
         code(fleet::kube::context),
         help(
-            "list the contexts with `kubectl config get-contexts`; fleet.toml names them in `context = …`"
+            "check the context's cluster and user: `kubectl config view --minify --context {context}`"
         )
     )]
-    Context { context: String, message: String },
-    #[error("{what} on `{context}`: {message}")]
-    #[diagnostic(code(fleet::kube::api))]
-    Api {
+    Context {
+        context: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The API server answered with an error status.
+    #[error("{what} on `{context}` failed ({})", status.code)]
+    #[diagnostic(code(fleet::kube::status))]
+    Status {
         context: String,
         what: String,
-        message: String,
-        status: Option<u16>,
+        #[source]
+        status: Box<Status>,
+        #[help]
+        help: Option<String>,
+    },
+    /// The API server could not be reached or did not answer.
+    #[error("{what} on `{context}`: no answer from {server}")]
+    #[diagnostic(
+        code(fleet::kube::unreachable),
+        help(
+            "is the API server up and reachable from here? check the context's server URL, proxies and firewalls"
+        )
+    )]
+    Transport {
+        context: String,
+        server: String,
+        what: String,
+        #[source]
+        source: Box<kube::Error>,
+    },
+    /// fleet built a body the client cannot encode: a bug in fleet.
+    #[error("cannot encode {object} for the API server")]
+    #[diagnostic(
+        code(fleet::kube::encode),
+        help("this is a bug in fleet; please report it with this message")
+    )]
+    Encode {
+        object: ObjectRef,
+        #[source]
+        source: serde_json::Error,
     },
 }
 
-fn api_error(context: &str, what: impl Into<String>, e: kube::Error) -> KubeError {
-    let status = match &e {
-        kube::Error::Api(s) => Some(s.code),
-        _ => None,
-    };
-    let message = match &e {
-        kube::Error::Api(s) => s.message.clone(),
-        other => other.to_string(),
-    };
-    KubeError::Api {
-        context: context.to_owned(),
-        what: what.into(),
-        message,
-        status,
+impl KubeError {
+    /// A mistake in the kubeconfig or in fleet.toml's contexts (exit 1), as opposed to a
+    /// cluster that cannot be read (an incomplete result, exit 6).
+    pub fn is_input_error(&self) -> bool {
+        matches!(
+            self,
+            KubeError::Kubeconfig { .. }
+                | KubeError::UnknownContext { .. }
+                | KubeError::Context { .. }
+        )
+    }
+
+    /// The HTTP status the API server answered with, if it answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            KubeError::Status { status, .. } => Some(status.code),
+            _ => None,
+        }
+    }
+}
+
+/// What to check for an error status.
+fn status_help(context: &str, code: u16) -> Option<String> {
+    Some(match code {
+        401 => format!(
+            "the API server refused the credentials of context `{context}`: renew its token or client certificate"
+        ),
+        403 => format!(
+            "the user of context `{context}` is not allowed to do this: grant it with RBAC (`kubectl auth can-i --context {context} …` tells what is missing)"
+        ),
+        404 => "the API server does not serve this resource: are the OCM hub CRDs installed on the ITS and the KubeStellar CRDs on the WDS?".to_owned(),
+        409 => "the object changed after it was read: run `fleet plan` again".to_owned(),
+        429 | 500..=599 => "the API server is overloaded or restarting: try again shortly".to_owned(),
+        _ => return None,
+    })
+}
+
+impl Cluster {
+    fn error(&self, what: impl Into<String>, e: kube::Error) -> KubeError {
+        match e {
+            kube::Error::Api(status) => KubeError::Status {
+                help: status_help(&self.context, status.code),
+                context: self.context.clone(),
+                what: what.into(),
+                status,
+            },
+            source => KubeError::Transport {
+                context: self.context.clone(),
+                server: self.server.clone(),
+                what: what.into(),
+                source: Box::new(source),
+            },
+        }
     }
 }
 
@@ -70,10 +159,20 @@ pub struct Cluster {
     pub server: String,
 }
 
-/// Clients per context, built once per run.
+/// Clients per context, built once per run; each kubeconfig file is read once.
 pub struct Clients {
     default_kubeconfig: Option<PathBuf>,
+    kubeconfigs: Mutex<HashMap<Option<PathBuf>, Kubeconfig>>,
     cache: Mutex<HashMap<(Option<PathBuf>, String), Cluster>>,
+}
+
+/// How a kubeconfig is named in messages.
+fn describe_kubeconfig(path: Option<&PathBuf>) -> String {
+    match (path, std::env::var_os("KUBECONFIG")) {
+        (Some(p), _) => p.display().to_string(),
+        (None, Some(env)) if !env.is_empty() => format!("$KUBECONFIG ({})", env.to_string_lossy()),
+        (None, _) => "~/.kube/config".to_owned(),
+    }
 }
 
 impl Clients {
@@ -81,11 +180,30 @@ impl Clients {
     pub fn new(kubeconfig: Option<PathBuf>) -> Self {
         Clients {
             default_kubeconfig: kubeconfig,
+            kubeconfigs: Mutex::new(HashMap::new()),
             cache: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The client for a control plane.
+    async fn kubeconfig(&self, path: &Option<PathBuf>) -> Result<Kubeconfig, KubeError> {
+        let mut files = self.kubeconfigs.lock().await;
+        if let Some(kc) = files.get(path) {
+            return Ok(kc.clone());
+        }
+        let kc = match path {
+            Some(p) => Kubeconfig::read_from(p),
+            None => Kubeconfig::read(),
+        }
+        .map_err(|source| KubeError::Kubeconfig {
+            path: describe_kubeconfig(path.as_ref()),
+            source,
+        })?;
+        files.insert(path.clone(), kc.clone());
+        Ok(kc)
+    }
+
+    /// The client for a control plane. A context missing from the kubeconfig is
+    /// [`KubeError::UnknownContext`], with the closest context names as a hint.
     pub async fn get(&self, access: &ClusterAccess) -> Result<Cluster, KubeError> {
         let path = access
             .kubeconfig
@@ -95,36 +213,41 @@ impl Clients {
         if let Some(c) = self.cache.lock().await.get(&key) {
             return Ok(c.clone());
         }
-        let kc = match &path {
-            Some(p) => Kubeconfig::read_from(p),
-            None => Kubeconfig::read(),
+        let kc = self.kubeconfig(&path).await?;
+        if !kc.contexts.iter().any(|c| c.name == access.context) {
+            let names: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
+            let help = match closest(&access.context, names.iter().copied()) {
+                Some(near) => format!("did you mean `{near}`? fleet.toml names contexts in `context = …`"),
+                None if names.is_empty() => "the kubeconfig has no contexts; pass the right one with --kubeconfig or `kubeconfig = …` in fleet.toml".to_owned(),
+                None => format!(
+                    "its contexts are: {}; fleet.toml names contexts in `context = …`",
+                    names.iter().take(12).map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                        + if names.len() > 12 { ", …" } else { "" }
+                ),
+            };
+            return Err(KubeError::UnknownContext {
+                context: access.context.clone(),
+                kubeconfig: describe_kubeconfig(path.as_ref()),
+                help,
+            });
         }
-        .map_err(|e| KubeError::Kubeconfig {
-            path: path.as_ref().map_or_else(
-                || "$KUBECONFIG / ~/.kube/config".to_owned(),
-                |p| p.display().to_string(),
-            ),
-            message: e.to_string(),
-        })?;
         let opts = KubeConfigOptions {
             context: Some(access.context.clone()),
             ..Default::default()
         };
+        let context_error = |source: Box<dyn std::error::Error + Send + Sync>| KubeError::Context {
+            context: access.context.clone(),
+            source,
+        };
         let mut cfg = Config::from_custom_kubeconfig(kc, &opts)
             .await
-            .map_err(|e| KubeError::Context {
-                context: access.context.clone(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| context_error(Box::new(e)))?;
         cfg.connect_timeout = Some(Duration::from_secs(10));
         cfg.read_timeout = Some(Duration::from_secs(60));
         // kube retries 429/503/504 for up to ~1000 s by default: too long for a CLI run.
         cfg.default_retry = false;
         let server = cfg.cluster_url.to_string().trim_end_matches('/').to_owned();
-        let client = Client::try_from(cfg).map_err(|e| KubeError::Context {
-            context: access.context.clone(),
-            message: e.to_string(),
-        })?;
+        let client = Client::try_from(cfg).map_err(|e| context_error(Box::new(e)))?;
         let cluster = Cluster {
             context: access.context.clone(),
             client,
@@ -194,7 +317,7 @@ impl Cluster {
             let page = api
                 .list(&lp)
                 .await
-                .map_err(|e| api_error(&self.context, format!("list {}", kind.plural()), e))?;
+                .map_err(|e| self.error(format!("list {}", kind.plural()), e))?;
             out.extend(page.items.into_iter().map(to_value));
             match page.metadata.continue_ {
                 Some(token) if !token.is_empty() => lp = lp.continue_token(&token),
@@ -214,19 +337,17 @@ impl Cluster {
         retry_transient(|| api.get_opt(name))
             .await
             .map(|o| o.map(to_value))
-            .map_err(|e| api_error(&self.context, format!("get {} {name}", kind.as_str()), e))
+            .map_err(|e| self.error(format!("get {} {name}", kind.as_str()), e))
     }
 
     /// Server-side apply of `body` as field manager `fleet`, taking over conflicting fields
     /// (the plan showed them).
     pub async fn apply(&self, r: &ObjectRef, body: &Value) -> Result<Value, KubeError> {
-        let obj: DynamicObject = serde_json::from_value(body.clone()).map_err(|e| {
-            api_error(
-                &self.context,
-                format!("encode {}", r.display_name()),
-                kube::Error::SerdeError(e),
-            )
-        })?;
+        let obj: DynamicObject =
+            serde_json::from_value(body.clone()).map_err(|source| KubeError::Encode {
+                object: r.clone(),
+                source,
+            })?;
         api(&self.client, r.kind, r.namespace.as_deref())
             .patch(
                 &r.name,
@@ -235,7 +356,7 @@ impl Cluster {
             )
             .await
             .map(to_value)
-            .map_err(|e| api_error(&self.context, format!("apply {}", r.display_name()), e))
+            .map_err(|e| self.error(format!("apply {}", r.display_name()), e))
     }
 
     /// Deletes an object; already gone counts as done.
@@ -246,11 +367,7 @@ impl Cluster {
         {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-            Err(e) => Err(api_error(
-                &self.context,
-                format!("delete {}", r.display_name()),
-                e,
-            )),
+            Err(e) => Err(self.error(format!("delete {}", r.display_name()), e)),
         }
     }
 

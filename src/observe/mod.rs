@@ -8,21 +8,19 @@
 //!   bounded concurrency across WECs.
 //!
 //! A place that cannot be read is recorded in [`ObservedFleet::unreadable`]: the result is
-//! then incomplete, never "no changes".
+//! then incomplete, never "no changes". What to read comes from the [`DesiredState`] built
+//! once per run: the namespaces fleet may create, and the WECs with direct RBAC.
 
-pub mod snapshot;
-
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use futures::StreamExt;
 use futures::stream;
 
 use crate::config::model::{ClusterAccess, DesiredFleet, RbacMode};
-use crate::diff::desired::{MANAGED_BY, MANAGER, PROPERTIES_NS, desired_objects};
-use crate::diff::fields::LastApplied;
-use crate::diff::object::{Kind, Location};
+use crate::desired::DesiredState;
 use crate::kube::{Clients, Cluster, KubeError};
-pub use snapshot::ObservedFleet;
+use crate::model::vocab::{PROPERTIES_NS, fleet_selector};
+use crate::model::{Kind, LastApplied, Location, ObservedFleet, ReadFailure, WecName};
 
 /// How to observe.
 #[derive(Debug, Clone)]
@@ -30,7 +28,7 @@ pub struct ObserveOptions {
     /// WECs read at once.
     pub parallelism: usize,
     /// Only these WECs (empty: all).
-    pub targets: BTreeSet<String>,
+    pub targets: BTreeSet<WecName>,
 }
 
 const RBAC_KINDS: [Kind; 4] = [
@@ -39,23 +37,6 @@ const RBAC_KINDS: [Kind; 4] = [
     Kind::Role,
     Kind::RoleBinding,
 ];
-
-fn fleet_selector() -> String {
-    format!("{MANAGED_BY}={MANAGER}")
-}
-
-/// Namespaces fleet may create, per location.
-fn wanted_namespaces(fleet: &DesiredFleet) -> BTreeMap<Location, BTreeSet<String>> {
-    let mut out: BTreeMap<Location, BTreeSet<String>> = BTreeMap::new();
-    for d in desired_objects(fleet) {
-        if d.r.kind == Kind::Namespace {
-            out.entry(d.r.location.clone())
-                .or_default()
-                .insert(d.r.name.clone());
-        }
-    }
-    out
-}
 
 async fn read_namespaces(
     c: &Cluster,
@@ -107,57 +88,60 @@ async fn read_rbac(
     Ok(o)
 }
 
-fn merge(into: &mut ObservedFleet, from: ObservedFleet) {
-    into.objects.extend(from.objects);
-    into.listed.extend(from.listed);
-    into.unreadable.extend(from.unreadable);
-    into.its_uid = into.its_uid.take().or(from.its_uid);
-    into.its_server = into.its_server.take().or(from.its_server);
-}
-
 /// WECs to read: targeted ones with direct RBAC now, or recorded as holding fleet objects.
 fn wecs_to_read(
     fleet: &DesiredFleet,
     observed: &ObservedFleet,
-    targets: &BTreeSet<String>,
-) -> Vec<(String, ClusterAccess)> {
-    let recorded: BTreeSet<String> = observed
-        .objects
-        .iter()
-        .filter(|(r, _)| r.kind == Kind::ManagedCluster)
-        .filter_map(|(r, live)| {
-            let la = LastApplied::of(live)?;
-            la.objects
-                .iter()
-                .any(|k| k.starts_with("wec/"))
-                .then(|| r.name.clone())
+    targets: &BTreeSet<WecName>,
+) -> Vec<(WecName, ClusterAccess)> {
+    let recorded: BTreeSet<&str> = observed
+        .of_kind(Kind::ManagedCluster)
+        .filter(|(_, live)| {
+            LastApplied::of(live).is_some_and(|la| {
+                la.objects
+                    .iter()
+                    .any(|o| matches!(o.location, Location::Wec(_)))
+            })
         })
+        .map(|(r, _)| r.name.as_str())
         .collect();
     fleet
         .wecs
         .values()
         .filter(|w| targets.is_empty() || targets.contains(&w.name))
-        .filter(|w| {
-            recorded.contains(&w.name)
-                || w.rbac.iter().any(|e| {
-                    fleet
-                        .rbac
-                        .get(e)
-                        .is_some_and(|x| x.mode == RbacMode::Direct)
-                })
-        })
+        .filter(|w| recorded.contains(w.name.as_str()) || fleet.uses_mode(w, RbacMode::Direct))
         .map(|w| (w.name.clone(), w.access.clone()))
         .collect()
 }
 
-/// Reads everything fleet manages. Never fails as a whole: what cannot be read is recorded.
+/// Records an error: a place that cannot be read makes the result incomplete; a mistake in
+/// the kubeconfig or fleet.toml's contexts stops the run.
+fn record(
+    observed: &mut ObservedFleet,
+    location: Location,
+    result: Result<ObservedFleet, KubeError>,
+) -> Result<(), KubeError> {
+    match result {
+        Ok(o) => observed.merge(o),
+        Err(e) if e.is_input_error() => return Err(e),
+        Err(e) => {
+            observed.unreadable.insert(location, ReadFailure::new(e));
+        }
+    }
+    Ok(())
+}
+
+/// Reads everything fleet manages. A cluster that cannot be read is recorded in
+/// [`ObservedFleet::unreadable`]; only a mistake in the input (a kubeconfig that cannot be
+/// read, a context it does not have) is an error.
 pub async fn observe(
     fleet: &DesiredFleet,
+    desired: &DesiredState,
     clients: &Clients,
     opts: &ObserveOptions,
-) -> ObservedFleet {
+) -> Result<ObservedFleet, KubeError> {
     let mut observed = ObservedFleet::default();
-    let namespaces = wanted_namespaces(fleet);
+    let namespaces = desired.namespaces();
 
     let its = async {
         let c = clients.get(&fleet.its.access).await?;
@@ -167,27 +151,14 @@ pub async fn observe(
     };
     let wds = async {
         let Some(access) = &fleet.wds else {
-            return Ok(None);
+            return Ok(ObservedFleet::default());
         };
         let c = clients.get(access).await?;
-        read_rbac(&c, &Location::Wds, namespaces.get(&Location::Wds), true)
-            .await
-            .map(Some)
+        read_rbac(&c, &Location::Wds, namespaces.get(&Location::Wds), true).await
     };
     let (its, wds) = tokio::join!(its, wds);
-    match its {
-        Ok(o) => merge(&mut observed, o),
-        Err(e) => {
-            observed.unreadable.insert(Location::Its, e.to_string());
-        }
-    }
-    match wds {
-        Ok(Some(o)) => merge(&mut observed, o),
-        Ok(None) => {}
-        Err(e) => {
-            observed.unreadable.insert(Location::Wds, e.to_string());
-        }
-    }
+    record(&mut observed, Location::Its, its)?;
+    record(&mut observed, Location::Wds, wds)?;
 
     let wecs = wecs_to_read(fleet, &observed, &opts.targets);
     let results: Vec<(Location, Result<ObservedFleet, KubeError>)> = stream::iter(wecs)
@@ -207,12 +178,7 @@ pub async fn observe(
         .collect()
         .await;
     for (loc, r) in results {
-        match r {
-            Ok(o) => merge(&mut observed, o),
-            Err(e) => {
-                observed.unreadable.insert(loc, e.to_string());
-            }
-        }
+        record(&mut observed, loc, r)?;
     }
-    observed
+    Ok(observed)
 }

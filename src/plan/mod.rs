@@ -7,34 +7,53 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use crate::diff::{ActionKind, Diff};
+use crate::model::{ExpansionName, Kind, Location, ObjectRef};
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
-use serde::Serialize;
-
-use crate::diff::object::{Kind, ObjectRef};
-use crate::diff::{Action, Diff};
 
 /// Errors building a plan.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum PlanError {
     /// Changes that depend on each other in a circle.
-    #[error("the plan has a dependency cycle: {}", members.join(" → "))]
+    #[error("the plan has a dependency cycle: {}", cycle_text(members))]
     #[diagnostic(
         code(fleet::plan::cycle),
         help("this is a bug in fleet's dependency rules; please report it with the cycle above")
     )]
-    Cycle { members: Vec<String> },
+    Cycle { members: Vec<ObjectRef> },
+}
+
+fn cycle_text(members: &[ObjectRef]) -> String {
+    let mut names: Vec<String> = members.iter().map(ToString::to_string).collect();
+    names.extend(names.first().cloned());
+    names.join(" → ")
 }
 
 /// Counts per action, as in Terraform's "Plan: X to add, Y to change, Z to destroy."
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Summary {
     pub add: usize,
     pub change: usize,
     pub destroy: usize,
     /// Changes that cannot be made yet (e.g. WEC not registered).
     pub blocked: usize,
+}
+
+impl Summary {
+    /// Counts one change as Terraform does: a replacement adds and destroys.
+    pub fn count(&mut self, action: ActionKind) {
+        match action {
+            ActionKind::Create => self.add += 1,
+            ActionKind::Update => self.change += 1,
+            ActionKind::Replace => {
+                self.add += 1;
+                self.destroy += 1;
+            }
+            ActionKind::Delete => self.destroy += 1,
+        }
+    }
 }
 
 /// A plan ready to render or apply.
@@ -74,13 +93,6 @@ fn delete_rank(kind: Kind) -> Option<u8> {
     }
 }
 
-/// The RBAC expansion a fleet object belongs to, from its name (`fleet:<e>`, `fleet-rbac-<e>`).
-fn expansion_of(r: &ObjectRef) -> Option<&str> {
-    r.name
-        .strip_prefix("fleet:")
-        .or_else(|| r.name.strip_prefix("fleet-rbac-"))
-}
-
 /// Builds the dependency graph of a diff and its waves.
 pub fn build(diff: Diff) -> Result<Plan, PlanError> {
     let mut graph: DiGraph<usize, ()> =
@@ -89,32 +101,32 @@ pub fn build(diff: Diff) -> Result<Plan, PlanError> {
         .changes
         .iter()
         .enumerate()
-        .map(|(i, c)| (&c.r, i))
+        .map(|(i, c)| (&c.object, i))
         .collect();
     for i in 0..diff.changes.len() {
         graph.add_node(i);
     }
     let mut edges: BTreeSet<(usize, usize)> = BTreeSet::new();
     for (i, c) in diff.changes.iter().enumerate() {
-        if c.action == Action::Delete {
+        if c.kind() == ActionKind::Delete {
             continue;
         }
         for dep in &c.depends_on {
             if let Some(&j) = by_ref.get(dep)
-                && diff.changes[j].action != Action::Delete
+                && diff.changes[j].kind() != ActionKind::Delete
             {
                 edges.insert((j, i));
             }
         }
     }
     // Deletions: BindingPolicy → bindings → roles, within one location and expansion.
-    let mut deletes: BTreeMap<(String, &str), Vec<(u8, usize)>> = BTreeMap::new();
+    let mut deletes: BTreeMap<(&Location, &ExpansionName), Vec<(u8, usize)>> = BTreeMap::new();
     for (i, c) in diff.changes.iter().enumerate() {
-        if let (Action::Delete, Some(rank), Some(e)) =
-            (c.action, delete_rank(c.r.kind), expansion_of(&c.r))
+        if let (ActionKind::Delete, Some(rank), Some(e)) =
+            (c.kind(), delete_rank(c.object.kind), &c.expansion)
         {
             deletes
-                .entry((c.r.location.to_string(), e))
+                .entry((&c.object.location, e))
                 .or_default()
                 .push((rank, i));
         }
@@ -137,12 +149,11 @@ pub fn build(diff: Diff) -> Result<Plan, PlanError> {
         .filter(|scc| scc.len() > 1 || graph.contains_edge(scc[0], scc[0]))
         .collect();
     if let Some(scc) = cycles.first() {
-        let mut members: Vec<String> = scc
+        let mut members: Vec<ObjectRef> = scc
             .iter()
-            .map(|n| diff.changes[graph[*n]].r.to_string())
+            .map(|n| diff.changes[graph[*n]].object.clone())
             .collect();
         members.sort();
-        members.push(members[0].clone());
         return Err(PlanError::Cycle { members });
     }
 
@@ -153,15 +164,7 @@ pub fn build(diff: Diff) -> Result<Plan, PlanError> {
             summary.blocked += 1;
             continue;
         }
-        match c.action {
-            Action::Create => summary.add += 1,
-            Action::Update => summary.change += 1,
-            Action::Replace => {
-                summary.add += 1;
-                summary.destroy += 1;
-            }
-            Action::Delete => summary.destroy += 1,
-        }
+        summary.count(c.kind());
     }
     Ok(Plan {
         diff,

@@ -9,8 +9,10 @@
 
 use petgraph::visit::EdgeRef;
 
-use super::{Header, sections, short_digest};
-use crate::diff::Action;
+use super::Header;
+use super::layout::sections;
+use super::words::{short_digest, symbol};
+use crate::diff::ActionKind;
 use crate::plan::Plan;
 
 /// A DOT string literal.
@@ -28,12 +30,12 @@ fn quote(s: &str) -> String {
     out
 }
 
-fn color(a: Action) -> &'static str {
+fn color(a: ActionKind) -> &'static str {
     match a {
-        Action::Create => "darkgreen",
-        Action::Update => "darkgoldenrod",
-        Action::Replace => "magenta3",
-        Action::Delete => "red3",
+        ActionKind::Create => "darkgreen",
+        ActionKind::Update => "darkgoldenrod",
+        ActionKind::Replace => "magenta3",
+        ActionKind::Delete => "red3",
     }
 }
 
@@ -42,7 +44,7 @@ pub fn render(plan: &Plan, header: &Header) -> String {
     let mut out = String::new();
     let title = format!(
         "fleet {} — ITS {}, fleet.toml {}",
-        header.report.as_str(),
+        header.subject.as_str(),
         header.its_context,
         short_digest(&header.config_digest)
     );
@@ -62,11 +64,12 @@ pub fn render(plan: &Plan, header: &Header) -> String {
             let c = &plan.diff.changes[i];
             let mut label = format!(
                 "{} {} @{}",
-                c.action.symbol(),
-                c.r.display_name(),
-                c.r.location
+                symbol(c.kind()),
+                c.object.display_name(),
+                c.object.location
             );
-            let mut attrs = format!("color={}, fontcolor={}", color(c.action), color(c.action));
+            let color = color(c.kind());
+            let mut attrs = format!("color={color}, fontcolor={color}");
             if c.blocked.is_some() {
                 label.push_str("\n(blocked)");
                 attrs.push_str(", style=dashed");

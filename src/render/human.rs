@@ -11,23 +11,27 @@
 
 use owo_colors::{OwoColorize, Style};
 
-use super::{
-    Header, Line, Mark, Place, Report, change_lines, closing_line, destroys, incomplete_warning,
-    its_description, legend, object_notes, object_title, object_with_location, plural, sections,
-    short_digest,
+use super::layout::{Place, destroys, legend, object_title, object_with_location, sections};
+use super::lines::{Line, Mark, change_lines};
+use super::words::{
+    cause_summary, closing_line, incomplete_warning, its_description, object_notes, short_digest,
+    symbol,
 };
-use crate::diff::{Action, Change};
+use super::{Header, Subject};
+use crate::diff::{ActionKind, Change};
+use crate::model::text::plural;
 use crate::plan::Plan;
 
 /// Unchanged WECs named before the rest are only counted.
 const UNCHANGED_SHOWN: usize = 10;
 
-struct Painter {
-    color: bool,
+/// Paints text when colours are on; the apply view shares it.
+pub(crate) struct Painter {
+    pub color: bool,
 }
 
 impl Painter {
-    fn paint(&self, text: &str, style: Style) -> String {
+    pub(crate) fn paint(&self, text: &str, style: Style) -> String {
         if self.color {
             text.style(style).to_string()
         } else {
@@ -35,12 +39,12 @@ impl Painter {
         }
     }
 
-    fn action(&self, a: Action) -> Style {
+    pub(crate) fn action(&self, a: ActionKind) -> Style {
         match a {
-            Action::Create => Style::new().green(),
-            Action::Update => Style::new().yellow(),
-            Action::Replace => Style::new().magenta(),
-            Action::Delete => Style::new().red(),
+            ActionKind::Create => Style::new().green(),
+            ActionKind::Update => Style::new().yellow(),
+            ActionKind::Replace => Style::new().magenta(),
+            ActionKind::Delete => Style::new().red(),
         }
     }
 
@@ -54,7 +58,7 @@ impl Painter {
     }
 }
 
-fn symbol(m: Mark) -> &'static str {
+fn mark_symbol(m: Mark) -> &'static str {
     match m {
         Mark::Add => "+",
         Mark::Remove => "-",
@@ -73,7 +77,7 @@ pub fn render(plan: &Plan, header: &Header, color: bool) -> String {
     out.push_str(&p.paint(
         &format!(
             "fleet {} — {}, fleet.toml {}",
-            header.report.as_str(),
+            header.subject.as_str(),
             its_description(header),
             short_digest(&header.config_digest)
         ),
@@ -84,7 +88,7 @@ pub fn render(plan: &Plan, header: &Header, color: bool) -> String {
         out.push_str(&p.paint(
             &format!(
                 "Targets: {} (other WECs were not compared)",
-                header.targets.join(", ")
+                header.target_args().join(", ")
             ),
             Style::new().yellow(),
         ));
@@ -93,13 +97,13 @@ pub fn render(plan: &Plan, header: &Header, color: bool) -> String {
 
     let legend = legend(plan);
     if !legend.is_empty() {
-        let intro = match header.report {
-            Report::Plan => "Symbols:",
-            Report::Drift => "Symbols (what apply would do to restore fleet.toml):",
+        let intro = match header.subject {
+            Subject::Plan => "Symbols:",
+            Subject::Drift => "Symbols (what apply would do to restore fleet.toml):",
         };
         let items: Vec<String> = legend
             .iter()
-            .map(|(a, text)| format!("{} {text}", p.paint(a.symbol(), p.action(*a))))
+            .map(|(a, text)| format!("{} {text}", p.paint(symbol(*a), p.action(*a))))
             .collect();
         out.push('\n');
         out.push_str(&format!("{intro} {}\n", items.join(", ")));
@@ -131,24 +135,27 @@ pub fn render(plan: &Plan, header: &Header, color: bool) -> String {
 }
 
 fn object(out: &mut String, p: &Painter, c: &Change, place: &Place<'_>) {
-    let style = p.action(c.action);
-    let mut cause = super::cause_summary(c);
+    let style = p.action(c.kind());
+    let mut cause = cause_summary(c);
     if c.blocked.is_some() {
         cause.push_str(", blocked");
     }
     out.push_str(&format!(
         "  {} {} {}\n",
-        p.paint(c.action.symbol(), style),
+        p.paint(symbol(c.kind()), style),
         p.paint(&object_title(c, place), Style::new().bold()),
         p.paint(&format!("— {cause}"), Style::new().dimmed()),
     ));
     for note in object_notes(c) {
-        let s = if note.starts_with("blocked") {
+        let s = if note.warning {
             Style::new().yellow()
         } else {
             Style::new().dimmed()
         };
-        out.push_str(&format!("      {}\n", p.paint(&format!("# {note}"), s)));
+        out.push_str(&format!(
+            "      {}\n",
+            p.paint(&format!("# {}", note.text), s)
+        ));
     }
     for line in change_lines(c) {
         field_line(out, p, &line);
@@ -167,7 +174,7 @@ fn field_line(out: &mut String, p: &Painter, l: &Line) {
     let sym = if l.continued || l.mark == Mark::Same {
         " ".to_owned()
     } else {
-        p.paint(symbol(l.mark), p.mark(l.mark))
+        p.paint(mark_symbol(l.mark), p.mark(l.mark))
     };
     let mut line = format!("{indent}{sym} {text}");
     if let Some(n) = &l.note {
@@ -197,6 +204,10 @@ fn footer(out: &mut String, p: &Painter, plan: &Plan, header: &Header) {
                 "  {} {place}: {err}\n",
                 p.paint("?", Style::new().red())
             ));
+            if let Some(help) = err.help() {
+                block.push_str(&p.paint(&format!("      help: {help}"), dim));
+                block.push('\n');
+            }
         }
     }
     if !d.unmanaged_wecs.is_empty() {
@@ -206,7 +217,7 @@ fn footer(out: &mut String, p: &Painter, plan: &Plan, header: &Header) {
                 "Unmanaged WECs (on the ITS, not in fleet.toml; fleet never touches them):",
                 bold
             ),
-            d.unmanaged_wecs.join(", ")
+            names(&d.unmanaged_wecs)
         ));
     }
     if !d.orphaned_wecs.is_empty() {
@@ -216,26 +227,20 @@ fn footer(out: &mut String, p: &Painter, plan: &Plan, header: &Header) {
                 "Orphaned WECs (fleet managed them, now gone from fleet.toml; only --prune deregisters them):",
                 bold
             ),
-            d.orphaned_wecs.join(", ")
+            names(&d.orphaned_wecs)
         ));
     }
     if !d.unchanged_wecs.is_empty() {
         let n = d.unchanged_wecs.len();
-        let mut names = d
-            .unchanged_wecs
-            .iter()
-            .take(UNCHANGED_SHOWN)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ");
+        let mut shown = names(&d.unchanged_wecs[..n.min(UNCHANGED_SHOWN)]);
         if n > UNCHANGED_SHOWN {
-            names.push_str(&format!(" and {} more", n - UNCHANGED_SHOWN));
+            shown.push_str(&format!(" and {} more", n - UNCHANGED_SHOWN));
         }
-        let what = match header.report {
-            Report::Plan => "Unchanged WECs",
-            Report::Drift => "WECs without drift",
+        let what = match header.subject {
+            Subject::Plan => "Unchanged WECs",
+            Subject::Drift => "WECs without drift",
         };
-        block.push_str(&p.paint(&format!("{what} ({n}): {names}"), dim));
+        block.push_str(&p.paint(&format!("{what} ({n}): {shown}"), dim));
         block.push('\n');
     }
     if !block.is_empty() {
@@ -250,13 +255,13 @@ fn footer(out: &mut String, p: &Painter, plan: &Plan, header: &Header) {
         out.push('\n');
         for c in destroys {
             let what = object_with_location(c);
-            let line = match c.action {
-                Action::Replace => format!("{what} (replaced)"),
+            let line = match c.kind() {
+                ActionKind::Replace => format!("{what} (replaced)"),
                 _ => what,
             };
             out.push_str(&format!(
                 "  {} {line}\n",
-                p.paint(c.action.symbol(), p.action(c.action))
+                p.paint(symbol(c.kind()), p.action(c.kind()))
             ));
         }
     }
@@ -268,4 +273,12 @@ fn footer(out: &mut String, p: &Painter, plan: &Plan, header: &Header) {
     }
     out.push_str(&p.paint(&closing_line(plan, header), bold));
     out.push('\n');
+}
+
+/// `c1, c2, c3`.
+pub(crate) fn names(wecs: &[crate::model::WecName]) -> String {
+    wecs.iter()
+        .map(|w| w.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

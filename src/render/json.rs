@@ -1,9 +1,12 @@
-//! The JSON view: a stable, machine-readable plan (or drift report).
+//! The JSON views: a stable, machine-readable plan (or drift report), and the report of an
+//! apply.
 //!
 //! The wire types below are the contract, kept apart from fleet's internal types so that
 //! refactoring the diff never changes the output by accident.
 //!
-//! # Schema, `format_version` 1.0
+//! # Plan and drift report, `format_version` 1.1
+//!
+//! 1.1 added `help` to `unreadable` entries.
 //!
 //! Versioning follows Terraform's JSON plan: a minor bump only adds keys (consumers must
 //! ignore keys they do not know); a major bump breaks compatibility (consumers must reject a
@@ -12,7 +15,7 @@
 //!
 //! ```text
 //! {
-//!   "format_version": "1.0",
+//!   "format_version": "1.1",
 //!   "report":        "plan" | "drift",
 //!   "its_context":   string,              kubeconfig context of the ITS
 //!   "its_server":    string | null,       its API server URL
@@ -59,10 +62,46 @@
 //!     "observed": {"uid": string, "resource_version": string} | null
 //!                                         the live object the change was computed against
 //!   }],
-//!   "unreadable":     [{"location": string, "error": string}],
+//!   "unreadable":     [{"location": string, "error": string, "help": string | null}],
+//!                                         error: the message and its causes; help: what
+//!                                         to check
 //!   "unmanaged_wecs": [string],           on the ITS, not in fleet.toml, never touched
 //!   "orphaned_wecs":  [string],           fleet managed them, gone from fleet.toml
 //!   "unchanged_wecs": [string]            in fleet.toml, nothing to change
+//! }
+//! ```
+//!
+//!
+//! # Apply report, `format_version` 1.0
+//!
+//! What `fleet apply --output json` prints once the apply has run (progress goes to stderr).
+//! Same versioning rules; `its_*`, `config_digest` and `targets` as above.
+//!
+//! ```text
+//! {
+//!   "format_version": "1.0",
+//!   "report":        "apply",
+//!   "its_context": …, "its_server": …, "its_uid": …, "config_digest": …, "targets": […],
+//!   "complete":      bool,                every change made (blocked ones excepted) and
+//!                                         every place read; false means exit 5
+//!   "applied": {"add": n, "change": n, "destroy": n},
+//!                                         what was written, counted as the plan counts
+//!   "failed":  n,                         changes the API refused or could not be sent
+//!   "skipped": n,                         not attempted: something they depend on failed
+//!   "blocked": n,                         not attempted: blocked in the plan
+//!   "results": [{
+//!     "index":   n,                       the change's index in the plan
+//!     "object":  {…},                     as in the plan
+//!     "wec":     string | null,
+//!     "action":  "create" | "update" | "replace" | "delete",
+//!     "outcome": "done" | "failed" | "skipped" | "blocked",
+//!     "error":   string | null,           failed: the message and its causes
+//!     "help":    string | null,           failed: what to check
+//!     "skipped_because": n | null,        skipped: index of the change it needed
+//!     "blocked": string | null            blocked: why
+//!   }],
+//!   "unreadable": [{"location": …, "error": …, "help": …}]
+//!                                         nothing was planned or written there
 //! }
 //! ```
 //!
@@ -70,12 +109,19 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Header, Report};
-use crate::diff::{Action, Cause, Change, FieldChange};
+use std::collections::BTreeMap;
+
+use super::Header;
+use super::words::{action_name, blocked_text, cause_manager, cause_name, reason_text};
+use crate::apply::{ApplyReport, Outcome};
+use crate::diff::{ActionKind, Cause, Change, FieldChange};
+use crate::model::{Location, ObjectRef, ReadFailure};
 use crate::plan::Plan;
 
-/// The schema version written by this build.
-pub const FORMAT_VERSION: &str = "1.0";
+/// The plan document's schema version written by this build.
+pub const FORMAT_VERSION: &str = "1.1";
+/// The apply report's schema version written by this build.
+pub const APPLY_FORMAT_VERSION: &str = "1.0";
 
 /// The top-level document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -180,43 +226,94 @@ pub struct JsonObserved {
 pub struct JsonUnreadable {
     pub location: String,
     pub error: String,
+    pub help: Option<String>,
 }
 
-fn action_name(a: Action) -> &'static str {
-    match a {
-        Action::Create => "create",
-        Action::Update => "update",
-        Action::Replace => "replace",
-        Action::Delete => "delete",
-    }
+/// The apply report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JsonApply {
+    pub format_version: String,
+    pub report: String,
+    pub its_context: String,
+    pub its_server: Option<String>,
+    pub its_uid: Option<String>,
+    pub config_digest: String,
+    pub targets: Vec<String>,
+    pub complete: bool,
+    pub applied: JsonApplied,
+    pub failed: usize,
+    pub skipped: usize,
+    pub blocked: usize,
+    pub results: Vec<JsonResult>,
+    pub unreadable: Vec<JsonUnreadable>,
 }
 
-fn actions(a: Action) -> Vec<String> {
+/// What an apply wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonApplied {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+}
+
+/// One change's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonResult {
+    pub index: usize,
+    pub object: JsonObject,
+    pub wec: Option<String>,
+    pub action: String,
+    pub outcome: String,
+    pub error: Option<String>,
+    pub help: Option<String>,
+    pub skipped_because: Option<usize>,
+    pub blocked: Option<String>,
+}
+
+fn actions(a: ActionKind) -> Vec<String> {
     match a {
-        Action::Replace => vec!["delete".into(), "create".into()],
+        ActionKind::Replace => vec!["delete".into(), "create".into()],
         a => vec![action_name(a).into()],
     }
 }
 
 impl From<&Cause> for JsonCause {
     fn from(c: &Cause) -> Self {
-        let manager = match c {
-            Cause::Config => None,
-            Cause::Drift { manager } => manager.clone(),
-            Cause::Conflict { manager } => Some(manager.clone()),
-        };
         JsonCause {
-            kind: c.label().to_owned(),
-            manager,
+            kind: cause_name(c).to_owned(),
+            manager: cause_manager(c).map(str::to_owned),
         }
     }
+}
+
+impl From<&ObjectRef> for JsonObject {
+    fn from(r: &ObjectRef) -> Self {
+        JsonObject {
+            location: r.location.to_string(),
+            api_version: r.kind.api_version().to_owned(),
+            kind: r.kind.as_str().to_owned(),
+            namespace: r.namespace.clone(),
+            name: r.name.clone(),
+        }
+    }
+}
+
+fn unreadable(places: &BTreeMap<Location, ReadFailure>) -> Vec<JsonUnreadable> {
+    places
+        .iter()
+        .map(|(l, e)| JsonUnreadable {
+            location: l.to_string(),
+            error: e.to_string(),
+            help: e.help(),
+        })
+        .collect()
 }
 
 impl From<&FieldChange> for JsonField {
     fn from(f: &FieldChange) -> Self {
         JsonField {
             path: f.path.to_string(),
-            path_segments: f.path.0.clone(),
+            path_segments: f.path.segments().to_vec(),
             before: f.before.clone(),
             after: f.after.clone(),
             cause: (&f.cause).into(),
@@ -229,19 +326,13 @@ fn change(plan: &Plan, index: usize, c: &Change) -> JsonChange {
     depends_on.sort_unstable();
     JsonChange {
         index,
-        object: JsonObject {
-            location: c.r.location.to_string(),
-            api_version: c.r.kind.api_version().to_owned(),
-            kind: c.r.kind.as_str().to_owned(),
-            namespace: c.r.namespace.clone(),
-            name: c.r.name.clone(),
-        },
-        wec: c.wec.clone(),
-        action: action_name(c.action).to_owned(),
-        actions: actions(c.action),
+        object: (&c.object).into(),
+        wec: c.wec.as_ref().map(ToString::to_string),
+        action: action_name(c.kind()).to_owned(),
+        actions: actions(c.kind()),
         cause: (&c.cause).into(),
-        blocked: c.blocked.clone(),
-        note: c.note.clone(),
+        blocked: c.blocked.map(|b| blocked_text(b, c)),
+        note: c.reason.as_ref().map(reason_text),
         depends_on,
         fields: c.fields.iter().map(JsonField::from).collect(),
         observed: c.observed.as_ref().map(|o| JsonObserved {
@@ -257,11 +348,11 @@ pub fn document(plan: &Plan, header: &Header) -> JsonPlan {
     let mut acts = JsonActions::default();
     let mut causes = JsonCauses::default();
     for c in &d.changes {
-        *match c.action {
-            Action::Create => &mut acts.create,
-            Action::Update => &mut acts.update,
-            Action::Replace => &mut acts.replace,
-            Action::Delete => &mut acts.delete,
+        *match c.kind() {
+            ActionKind::Create => &mut acts.create,
+            ActionKind::Update => &mut acts.update,
+            ActionKind::Replace => &mut acts.replace,
+            ActionKind::Delete => &mut acts.delete,
         } += 1;
         *match c.cause {
             Cause::Config => &mut causes.config,
@@ -271,16 +362,12 @@ pub fn document(plan: &Plan, header: &Header) -> JsonPlan {
     }
     JsonPlan {
         format_version: FORMAT_VERSION.to_owned(),
-        report: match header.report {
-            Report::Plan => "plan",
-            Report::Drift => "drift",
-        }
-        .to_owned(),
+        report: header.subject.as_str().to_owned(),
         its_context: header.its_context.clone(),
         its_server: header.its_server.clone(),
         its_uid: header.its_uid.clone(),
         config_digest: header.config_digest.clone(),
-        targets: header.targets.clone(),
+        targets: header.target_args(),
         incomplete: !d.unreadable.is_empty(),
         summary: JsonSummary {
             add: plan.summary.add,
@@ -296,23 +383,85 @@ pub fn document(plan: &Plan, header: &Header) -> JsonPlan {
             .enumerate()
             .map(|(i, c)| change(plan, i, c))
             .collect(),
-        unreadable: d
-            .unreadable
-            .iter()
-            .map(|(l, e)| JsonUnreadable {
-                location: l.clone(),
-                error: e.clone(),
-            })
-            .collect(),
-        unmanaged_wecs: d.unmanaged_wecs.clone(),
-        orphaned_wecs: d.orphaned_wecs.clone(),
-        unchanged_wecs: d.unchanged_wecs.clone(),
+        unreadable: unreadable(&d.unreadable),
+        unmanaged_wecs: names(&d.unmanaged_wecs),
+        orphaned_wecs: names(&d.orphaned_wecs),
+        unchanged_wecs: names(&d.unchanged_wecs),
     }
+}
+
+fn names(wecs: &[crate::model::WecName]) -> Vec<String> {
+    wecs.iter().map(ToString::to_string).collect()
+}
+
+fn pretty(doc: &impl Serialize) -> String {
+    let mut s = serde_json::to_string_pretty(doc).expect("plain data");
+    s.push('\n');
+    s
 }
 
 /// Renders the plan as pretty-printed JSON (with a trailing newline).
 pub fn render(plan: &Plan, header: &Header) -> String {
-    let mut s = serde_json::to_string_pretty(&document(plan, header)).expect("plain data");
-    s.push('\n');
-    s
+    pretty(&document(plan, header))
+}
+
+/// The wire document for an apply.
+pub fn apply_document(plan: &Plan, report: &ApplyReport, header: &Header) -> JsonApply {
+    let changes = &plan.diff.changes;
+    let tally = report.tally(changes);
+    let results = changes
+        .iter()
+        .zip(&report.outcomes)
+        .enumerate()
+        .map(|(index, (c, o))| {
+            let (outcome, error, help, skipped_because, blocked) = match o {
+                Outcome::Done => ("done", None, None, None, None),
+                Outcome::Failed(e) => (
+                    "failed",
+                    Some(super::apply::error_text(e.as_ref())),
+                    miette::Diagnostic::help(e.as_ref()).map(|h| h.to_string()),
+                    None,
+                    None,
+                ),
+                Outcome::Skipped { dependency } => ("skipped", None, None, Some(*dependency), None),
+                Outcome::Blocked(b) => ("blocked", None, None, None, Some(blocked_text(*b, c))),
+            };
+            JsonResult {
+                index,
+                object: (&c.object).into(),
+                wec: c.wec.as_ref().map(ToString::to_string),
+                action: action_name(c.kind()).to_owned(),
+                outcome: outcome.to_owned(),
+                error,
+                help,
+                skipped_because,
+                blocked,
+            }
+        })
+        .collect();
+    JsonApply {
+        format_version: APPLY_FORMAT_VERSION.to_owned(),
+        report: "apply".to_owned(),
+        its_context: header.its_context.clone(),
+        its_server: header.its_server.clone(),
+        its_uid: header.its_uid.clone(),
+        config_digest: header.config_digest.clone(),
+        targets: header.target_args(),
+        complete: !report.partially_failed() && plan.diff.unreadable.is_empty(),
+        applied: JsonApplied {
+            add: tally.done.add,
+            change: tally.done.change,
+            destroy: tally.done.destroy,
+        },
+        failed: tally.failed,
+        skipped: tally.skipped,
+        blocked: tally.blocked,
+        results,
+        unreadable: unreadable(&plan.diff.unreadable),
+    }
+}
+
+/// Renders an apply report as pretty-printed JSON (with a trailing newline).
+pub fn render_apply(plan: &Plan, report: &ApplyReport, header: &Header) -> String {
+    pretty(&apply_document(plan, report, header))
 }

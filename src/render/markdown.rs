@@ -7,12 +7,15 @@
 //! Unchanged WECs are only counted. Sections that would push the comment past GitHub's
 //! size limit are left out and counted instead.
 
-use super::{
-    Header, Line, Mark, Report, action_word, cause_summary, change_lines, changed_wecs,
-    closing_line, destroys, object_notes, object_title, plural, sections, short_digest,
+use super::layout::{Place, changed_wecs, destroys, object_title, sections};
+use super::lines::{Line, Mark, change_lines};
+use super::words::{
+    action_word, cause_summary, closing_line, object_notes, reason_text, short_digest, symbol,
 };
-use crate::diff::object::Location;
-use crate::diff::{Action, Change};
+use super::{Header, Subject};
+use crate::diff::{ActionKind, Change};
+use crate::model::text::plural;
+use crate::model::{Location, WecName};
 use crate::plan::Plan;
 
 /// Budget for the per-place sections, below GitHub's 65,536-character comment limit.
@@ -24,7 +27,7 @@ pub fn render(plan: &Plan, header: &Header) -> String {
     let s = &plan.summary;
     let mut out = String::new();
 
-    out.push_str(&format!("### fleet {}\n\n", header.report.as_str()));
+    out.push_str(&format!("### fleet {}\n\n", header.subject.as_str()));
     let mut its = format!("ITS {}", code(&header.its_context));
     let details: Vec<String> = header
         .its_server
@@ -40,7 +43,7 @@ pub fn render(plan: &Plan, header: &Header) -> String {
         code(&short_digest(&header.config_digest))
     ));
     if !header.targets.is_empty() {
-        let t: Vec<String> = header.targets.iter().map(|t| code(t)).collect();
+        let t: Vec<String> = header.target_args().iter().map(|t| code(t)).collect();
         out.push_str(&format!(
             "Targets: {} (other WECs were not compared)\n\n",
             t.join(", ")
@@ -49,9 +52,9 @@ pub fn render(plan: &Plan, header: &Header) -> String {
     out.push_str(&format!("**{}**\n\n", closing_line(plan, header)));
 
     if !d.unreadable.is_empty() {
-        let what = match header.report {
-            Report::Plan => "plan",
-            Report::Drift => "drift check",
+        let what = match header.subject {
+            Subject::Plan => "plan",
+            Subject::Drift => "drift check",
         };
         out.push_str("> [!CAUTION]\n");
         out.push_str(&format!(
@@ -59,14 +62,21 @@ pub fn render(plan: &Plan, header: &Header) -> String {
             plural(d.unreadable.len(), "place", "places")
         ));
         for (place, err) in &d.unreadable {
-            out.push_str(&format!("> - {}: {}\n", code(place), escape(err)));
+            out.push_str(&format!(
+                "> - {}: {}\n",
+                code(&place.to_string()),
+                escape(&err.to_string())
+            ));
+            if let Some(help) = err.help() {
+                out.push_str(&format!(">   {}\n", escape(&help)));
+            }
         }
         out.push('\n');
     }
 
-    let unchanged_label = match header.report {
-        Report::Plan => "WECs unchanged",
-        Report::Drift => "WECs without drift",
+    let unchanged_label = match header.subject {
+        Subject::Plan => "WECs unchanged",
+        Subject::Drift => "WECs without drift",
     };
     out.push_str(&format!(
         "| Add | Change | Destroy | Blocked | WECs changed | {unchanged_label} | Unreadable |\n"
@@ -91,16 +101,16 @@ pub fn render(plan: &Plan, header: &Header) -> String {
             plural(destroys.len(), "object", "objects")
         ));
         for c in destroys {
-            let why = match (&c.note, c.action) {
-                (Some(n), Action::Replace) => format!("replaced: {n}"),
-                (None, Action::Replace) => "replaced".to_owned(),
-                (Some(n), _) => n.clone(),
+            let why = match (c.reason.as_ref().map(reason_text), c.kind()) {
+                (Some(n), ActionKind::Replace) => format!("replaced: {n}"),
+                (None, ActionKind::Replace) => "replaced".to_owned(),
+                (Some(n), _) => n,
                 (None, _) => "no longer in fleet.toml".to_owned(),
             };
             out.push_str(&format!(
                 "> - {} on {} — {}\n",
-                code(&c.r.display_name()),
-                location(&c.r.location),
+                code(&c.object.display_name()),
+                location(&c.object.location),
                 escape(&why)
             ));
         }
@@ -154,9 +164,9 @@ pub fn render(plan: &Plan, header: &Header) -> String {
         ));
     }
     if !d.unchanged_wecs.is_empty() {
-        let what = match header.report {
-            Report::Plan => "unchanged (not shown)",
-            Report::Drift => "without drift (not shown)",
+        let what = match header.subject {
+            Subject::Plan => "unchanged (not shown)",
+            Subject::Drift => "without drift (not shown)",
         };
         lists.push(format!(
             "{} {what}.",
@@ -174,18 +184,18 @@ pub fn render(plan: &Plan, header: &Header) -> String {
 }
 
 /// One object in a ```` ```diff ```` block: its header line, notes, then its fields.
-fn object(out: &mut String, c: &Change, place: &super::Place<'_>) {
-    let symbol = match c.action {
-        Action::Update => "!",
-        a => a.symbol(),
+fn object(out: &mut String, c: &Change, place: &Place<'_>) {
+    let symbol = match c.kind() {
+        ActionKind::Update => "!",
+        a => symbol(a),
     };
-    let mut what = format!("{}; {}", action_word(c.action), cause_summary(c));
+    let mut what = format!("{}; {}", action_word(c.kind()), cause_summary(c));
     if c.blocked.is_some() {
         what.push_str("; blocked");
     }
     out.push_str(&format!("{symbol} {} — {what}\n", object_title(c, place)));
     for note in object_notes(c) {
-        out.push_str(&format!("#     {note}\n"));
+        out.push_str(&format!("#     {}\n", note.text));
     }
     for line in change_lines(c) {
         field_line(out, &line);
@@ -225,8 +235,11 @@ fn code(s: &str) -> String {
     format!("{ticks}{pad}{s}{pad}{ticks}")
 }
 
-fn names(list: &[String]) -> String {
-    list.iter().map(|n| code(n)).collect::<Vec<_>>().join(", ")
+fn names(list: &[WecName]) -> String {
+    list.iter()
+        .map(|n| code(n.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Text with Markdown's inline syntax characters escaped.

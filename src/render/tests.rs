@@ -5,13 +5,14 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
+use super::lines::{Mark, line_diff};
 use super::*;
 use crate::config;
-use crate::diff::desired::{MANAGED_BY, MANAGER, PROPERTIES_NS, RBAC_LABEL};
-use crate::diff::fixtures::{entry, label_fields, managed_cluster};
-use crate::diff::object::{Kind, Location, ObjectRef};
-use crate::diff::{DiffOptions, diff, inventory_key};
-use crate::observe::snapshot::ObservedFleet;
+use crate::desired::DesiredState;
+use crate::diff::fixtures::{entry, label_fields, managed_cluster, read_failure};
+use crate::diff::{ActionKind, Cause, DiffOptions, diff};
+use crate::model::vocab::{MANAGED_BY, MANAGER, PROPERTIES_NS, RBAC_LABEL};
+use crate::model::{Kind, Location, ObjectRef, ObservedFleet, WecName};
 use crate::plan::{self, Plan};
 
 const FLEET: &str = r#"
@@ -56,9 +57,9 @@ labels = { region = "edge" }
 rbac = ["jobs"]
 "#;
 
-fn header(report: Report) -> Header {
+fn header(subject: Subject) -> Header {
     Header {
-        report,
+        subject,
         its_context: "its1".into(),
         its_server: Some("https://127.0.0.1:6443".into()),
         its_uid: Some("3f2a9c4e-1d2b-4c5a-9e8f-0a1b2c3d4e5f".into()),
@@ -175,7 +176,7 @@ fn observed() -> ObservedFleet {
         ],
         Some(json!({
             "applied": {"metadata": {"labels": {"env": "prod", "region": "us-east", "old": "x"}}},
-            "objects": [inventory_key(&props_cm1)],
+            "objects": [props_cm1],
         })),
     );
     let items: Vec<(Location, Kind, Value)> = vec![
@@ -289,8 +290,9 @@ fn observed() -> ObservedFleet {
     }
     o.unreadable.insert(
         Location::Wec("edge-8".into()),
-        "Get \"https://10.0.8.1:6443/api\": dial tcp 10.0.8.1:6443: connect: connection refused"
-            .into(),
+        read_failure(
+            "Get \"https://10.0.8.1:6443/api\": dial tcp 10.0.8.1:6443: connect: connection refused",
+        ),
     );
     o
 }
@@ -303,7 +305,7 @@ fn build_with(toml: &str, observed: &ObservedFleet, opts: &DiffOptions) -> crate
     let fleet = config::from_str(Path::new("fleet.toml"), toml)
         .expect("valid fleet.toml")
         .fleet;
-    diff(&fleet, observed, opts)
+    diff(&fleet, &DesiredState::build(&fleet), observed, opts)
 }
 
 fn full_plan() -> Plan {
@@ -336,7 +338,9 @@ fn small_observed(edge8_readable: bool) -> ObservedFleet {
     if !edge8_readable {
         o.unreadable.insert(
             Location::Wec("edge-8".into()),
-            "Unauthorized: the server has asked for the client to provide credentials".into(),
+            read_failure(
+                "Unauthorized: the server has asked for the client to provide credentials",
+            ),
         );
     }
     o
@@ -356,50 +360,53 @@ fn the_fixture_has_every_kind_of_change() {
     let d = &p.diff;
     let has = |f: &dyn Fn(&crate::diff::Change) -> bool| d.changes.iter().any(f);
     for a in [
-        Action::Create,
-        Action::Update,
-        Action::Replace,
-        Action::Delete,
+        ActionKind::Create,
+        ActionKind::Update,
+        ActionKind::Replace,
+        ActionKind::Delete,
     ] {
-        assert!(has(&|c| c.action == a), "no {a:?}");
+        assert!(has(&|c| c.kind() == a), "no {a:?}");
     }
     assert!(has(&|c| c.blocked.is_some()));
-    assert!(has(&|c| c.r.kind == Kind::Role && c.r.namespace.is_some()));
-    assert!(has(&|c| c.r.kind == Kind::BindingPolicy));
-    for label in ["config", "drift", "conflict"] {
-        assert!(
-            has(&|c| c.fields.iter().any(|f| f.cause.label() == label)),
-            "no {label}"
-        );
+    assert!(has(
+        &|c| c.object.kind == Kind::Role && c.object.namespace.is_some()
+    ));
+    assert!(has(&|c| c.object.kind == Kind::BindingPolicy));
+    for cause in [
+        |c: &Cause| matches!(c, Cause::Config),
+        |c: &Cause| matches!(c, Cause::Drift { .. }),
+        |c: &Cause| matches!(c, Cause::Conflict { .. }),
+    ] {
+        assert!(has(&|c| c.fields.iter().any(|f| cause(&f.cause))));
     }
-    assert_eq!(d.unmanaged_wecs, ["edge-9"]);
-    assert_eq!(d.orphaned_wecs, ["old-wec"]);
-    assert_eq!(d.unchanged_wecs, ["cluster3"]);
-    assert!(d.unreadable.contains_key("wec/edge-8"));
+    assert_eq!(d.unmanaged_wecs, [WecName::from("edge-9")]);
+    assert_eq!(d.orphaned_wecs, [WecName::from("old-wec")]);
+    assert_eq!(d.unchanged_wecs, [WecName::from("cluster3")]);
+    assert!(d.unreadable.contains_key(&Location::Wec("edge-8".into())));
 }
 
 #[test]
 fn every_change_plan() {
-    all_views("every_change", &full_plan(), &header(Report::Plan));
+    all_views("every_change", &full_plan(), &header(Subject::Plan));
 }
 
 #[test]
 fn drift_report() {
-    all_views("drift", &drift_plan(), &header(Report::Drift));
+    all_views("drift", &drift_plan(), &header(Subject::Drift));
 }
 
 #[test]
 fn empty_plan() {
     let p = plan::build(build(SMALL, &small_observed(true))).expect("acyclic");
     assert!(!p.has_changes());
-    all_views("empty", &p, &header(Report::Plan));
+    all_views("empty", &p, &header(Subject::Plan));
 }
 
 #[test]
 fn incomplete_plan_without_changes_never_says_no_changes() {
     let p = plan::build(build(SMALL, &small_observed(false))).expect("acyclic");
     assert!(!p.has_changes());
-    let h = header(Report::Plan);
+    let h = header(Subject::Plan);
     let text = human::render(&p, &h, false);
     assert!(!text.contains("No changes."), "{text}");
     assert!(!markdown::render(&p, &h).contains("No changes."));
@@ -409,20 +416,20 @@ fn incomplete_plan_without_changes_never_says_no_changes() {
 #[test]
 fn drift_without_drift_says_no_drift() {
     let p = plan::build(build(SMALL, &small_observed(true)).drift_only()).expect("acyclic");
-    let text = human::render(&p, &header(Report::Drift), false);
+    let text = human::render(&p, &header(Subject::Drift), false);
     assert!(text.trim_end().ends_with("No drift."), "{text}");
 }
 
 #[test]
 fn targets_are_shown() {
     let opts = DiffOptions {
-        targets: ["cluster3".to_owned()].into(),
+        targets: [WecName::from("cluster3")].into(),
         ..Default::default()
     };
     let p = plan::build(build_with(SMALL, &small_observed(true), &opts)).expect("acyclic");
     let h = Header {
-        targets: vec!["wec/cluster3".into()],
-        ..header(Report::Plan)
+        targets: vec![WecName::from("cluster3")],
+        ..header(Subject::Plan)
     };
     insta::assert_snapshot!("targeted_human", human::render(&p, &h, false));
 }
@@ -430,9 +437,9 @@ fn targets_are_shown() {
 #[test]
 fn json_parses_back_and_matches_the_plan() {
     for p in [full_plan(), drift_plan()] {
-        let text = json::render(&p, &header(Report::Plan));
+        let text = json::render(&p, &header(Subject::Plan));
         let doc: json::JsonPlan = serde_json::from_str(&text).expect("valid JSON");
-        assert_eq!(doc.format_version, "1.0");
+        assert_eq!(doc.format_version, json::FORMAT_VERSION);
         let s = doc.summary;
         assert_eq!(
             (s.add, s.change, s.destroy, s.blocked),
@@ -480,9 +487,9 @@ fn json_parses_back_and_matches_the_plan() {
 #[test]
 fn no_color_means_no_escape_codes() {
     let p = full_plan();
-    let h = header(Report::Plan);
+    let h = header(Subject::Plan);
     assert!(!human::render(&p, &h, false).contains('\x1b'));
-    assert!(!human::render(&drift_plan(), &header(Report::Drift), false).contains('\x1b'));
+    assert!(!human::render(&drift_plan(), &header(Subject::Drift), false).contains('\x1b'));
     assert!(!markdown::render(&p, &h).contains('\x1b'));
     assert!(human::render(&p, &h, true).contains('\x1b'));
     // Colour changes only the escape codes, never the text.
@@ -511,7 +518,7 @@ fn strip_ansi(s: &str) -> String {
 fn rendering_is_deterministic() {
     let a = full_plan();
     let b = full_plan();
-    let h = header(Report::Plan);
+    let h = header(Subject::Plan);
     for f in [Format::Human, Format::Json, Format::Markdown, Format::Dot] {
         assert_eq!(render(f, &a, &h, false), render(f, &b, &h, false));
     }

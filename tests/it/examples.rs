@@ -49,9 +49,9 @@ fn getting_started_matches_kubestellar() {
         ["cluster1", "cluster2"]
     );
     for (name, wec) in &fleet.wecs {
-        assert_eq!(&wec.access.context, name);
+        assert_eq!(wec.access.context, name.as_str());
         assert_eq!(wec.labels["location-group"], "edge");
-        assert_eq!(&wec.labels["name"], name);
+        assert_eq!(wec.labels["name"], name.as_str());
         assert!(wec.register);
         assert!(wec.join.singleton && wec.join.force_internal_endpoint_lookup);
     }
@@ -64,7 +64,7 @@ fn edge_retail_has_fifty_stores_built_from_groups() {
     let stores: Vec<_> = fleet
         .wecs
         .values()
-        .filter(|w| w.name.starts_with("store-"))
+        .filter(|w| w.name.as_str().starts_with("store-"))
         .collect();
     assert!(stores.len() >= 50, "{}", stores.len());
     let store = &fleet.wecs["store-0040"];

@@ -1,12 +1,15 @@
 //! Names for the objects fleet manages: where they live ([`Location`]), what they are
-//! ([`Kind`]) and which one ([`ObjectRef`]).
+//! ([`Kind`]) and which one ([`ObjectRef`]). `Display` is for people; the serde form is the
+//! one kept in fleet's last-applied record on the clusters.
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use super::names::WecName;
 
 /// The control plane an object lives on.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "type", content = "name", rename_all = "lowercase")]
 pub enum Location {
     /// The ITS (OCM hub).
@@ -14,7 +17,7 @@ pub enum Location {
     /// The WDS.
     Wds,
     /// A WEC, by its ManagedCluster name.
-    Wec(String),
+    Wec(WecName),
 }
 
 impl fmt::Display for Location {
@@ -28,7 +31,7 @@ impl fmt::Display for Location {
 }
 
 /// The kinds fleet reads and writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Kind {
     Namespace,
     ConfigMap,
@@ -106,7 +109,7 @@ impl fmt::Display for Kind {
 }
 
 /// One object: where, what, which.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ObjectRef {
     pub location: Location,
     pub kind: Kind,

@@ -1,11 +1,39 @@
 //! The observed snapshot: the live objects fleet read, and what it could not read. Plain data,
-//! so the diff can be tested without clusters.
+//! filled by `observe` and read by `diff`, so the diff can be tested without clusters.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::diff::object::{Kind, Location, ObjectRef};
+use super::object::{Kind, Location, ObjectRef};
+use super::text::error_chain;
+
+/// Why a place could not be read: the I/O layer's error, kept whole (message, sources and
+/// help) so that the views can say what to check.
+#[derive(Debug, Clone)]
+pub struct ReadFailure(Arc<dyn miette::Diagnostic + Send + Sync + 'static>);
+
+impl ReadFailure {
+    /// Keeps `error` with its sources.
+    pub fn new(error: impl miette::Diagnostic + Send + Sync + 'static) -> Self {
+        ReadFailure(Arc::new(error))
+    }
+
+    /// The error's own help, if it has one.
+    pub fn help(&self) -> Option<String> {
+        self.0.help().map(|h| h.to_string())
+    }
+}
+
+impl fmt::Display for ReadFailure {
+    /// The message followed by its sources: `list managedclusters on `its1`: client error
+    /// (Connect): tcp connect error: Connection refused`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&error_chain(&*self.0))
+    }
+}
 
 /// Everything observe read in one pass.
 #[derive(Debug, Clone, Default)]
@@ -14,10 +42,11 @@ pub struct ObservedFleet {
     pub objects: BTreeMap<ObjectRef, Value>,
     /// What was listed successfully: absence of an object there means it does not exist.
     pub listed: BTreeSet<(Location, Kind)>,
-    /// Control planes (or kinds on them) that could not be read, with the reason.
-    pub unreadable: BTreeMap<Location, String>,
-    /// Identity of the ITS (`kube-system` namespace UID) and its API server URL.
+    /// Control planes that could not be read, with the reason.
+    pub unreadable: BTreeMap<Location, ReadFailure>,
+    /// Identity of the ITS (`kube-system` namespace UID).
     pub its_uid: Option<String>,
+    /// The ITS's API server URL.
     pub its_server: Option<String>,
 }
 
@@ -46,6 +75,15 @@ impl ObservedFleet {
         self.listed.insert((location.clone(), kind));
     }
 
+    /// Adds what another read found.
+    pub fn merge(&mut self, from: ObservedFleet) {
+        self.objects.extend(from.objects);
+        self.listed.extend(from.listed);
+        self.unreadable.extend(from.unreadable);
+        self.its_uid = self.its_uid.take().or(from.its_uid);
+        self.its_server = self.its_server.take().or(from.its_server);
+    }
+
     /// The live object, if it exists.
     pub fn get(&self, r: &ObjectRef) -> Option<&Value> {
         self.objects.get(r)
@@ -60,5 +98,10 @@ impl ObservedFleet {
     /// Whether anything could not be read.
     pub fn is_incomplete(&self) -> bool {
         !self.unreadable.is_empty()
+    }
+
+    /// Live objects of one kind, wherever they live.
+    pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = (&ObjectRef, &Value)> {
+        self.objects.iter().filter(move |(r, _)| r.kind == kind)
     }
 }

@@ -1,4 +1,6 @@
-//! The objects a [`DesiredFleet`] asks for, as server-side-apply bodies.
+//! desired: what a [`DesiredFleet`] asks for on the clusters, as server-side-apply bodies.
+//! Built once per run ([`DesiredState::build`]) and handed to `observe` (which only needs to
+//! know what to read) and to `diff`.
 //!
 //! Per WEC: its ManagedCluster's labels on the ITS (never created here: registration makes
 //! the ManagedCluster), its `customization-properties/<wec>` ConfigMap, and for each `direct`
@@ -6,32 +8,19 @@
 //! expansion used by at least one WEC: the same objects in the WDS plus a BindingPolicy
 //! selecting the WECs that list it through a fleet-owned label on their ManagedClusters.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde_json::{Value, json};
 
-use super::object::{Kind, Location, ObjectRef};
 use crate::config::model::{DesiredFleet, RbacExpansion, RbacMode};
-
-/// Label fleet puts on every object it creates.
-pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
-/// Value of [`MANAGED_BY`].
-pub const MANAGER: &str = "fleet";
-/// Label naming the RBAC expansion an object belongs to.
-pub const RBAC_LABEL: &str = "fleet.kubestellar.io/rbac";
-/// Prefix of the ManagedCluster label a downsync BindingPolicy selects on.
-pub const RBAC_SELECTOR_PREFIX: &str = "rbac.fleet.kubestellar.io/";
-/// Annotation holding what fleet applied last (fields and, on ManagedClusters, the WEC's
-/// other objects), so drift can be told from a change of `fleet.toml`.
-pub const LAST_APPLIED: &str = "fleet.kubestellar.io/last-applied";
-/// Namespace of the property ConfigMaps on the ITS.
-pub const PROPERTIES_NS: &str = "customization-properties";
-/// The OCM work agent's service account on every WEC.
-pub const WORK_SA: (&str, &str) = ("open-cluster-management-agent", "klusterlet-work-sa");
+use crate::model::vocab::{
+    MANAGED_BY, MANAGER, PROPERTIES_NS, RBAC_LABEL, WORK_SA, binding_policy_name, rbac_object_name,
+    selector_label,
+};
+use crate::model::{ExpansionName, Kind, Location, ObjectRef, WecName};
 
 /// How fleet treats an object it wants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// Create, update and (when no longer wanted) delete it.
     Manage,
@@ -45,56 +34,71 @@ pub enum Mode {
 /// One object fleet wants.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DesiredObject {
-    pub r: ObjectRef,
+    pub object: ObjectRef,
     /// The WEC this object is for, when there is one (plans group by it).
-    pub wec: Option<String>,
+    pub wec: Option<WecName>,
+    /// The RBAC expansion this object belongs to, when there is one.
+    pub expansion: Option<ExpansionName>,
     pub mode: Mode,
     /// Server-side-apply body (apiVersion, kind, metadata and the fields fleet owns).
     pub body: Value,
     /// Objects that must exist before this one is written.
     pub depends_on: Vec<ObjectRef>,
-    /// For a ManagedCluster: the WEC's other objects (recorded in [`LAST_APPLIED`]).
+    /// For a ManagedCluster: the WEC's other objects (kept in its last-applied record).
     pub inventory: Vec<ObjectRef>,
 }
 
-fn labels_for(expansion: Option<&str>) -> Value {
+/// Everything the fleet wants, in a deterministic order; an object shared by several
+/// expansions (a namespace) appears once.
+#[derive(Debug, Clone, Default)]
+pub struct DesiredState {
+    pub objects: Vec<DesiredObject>,
+}
+
+impl DesiredState {
+    /// The objects `fleet` asks for.
+    pub fn build(fleet: &DesiredFleet) -> Self {
+        DesiredState {
+            objects: desired_objects(fleet),
+        }
+    }
+
+    /// Namespaces fleet may create, per location (observe GETs exactly these).
+    pub fn namespaces(&self) -> BTreeMap<Location, BTreeSet<String>> {
+        let mut out: BTreeMap<Location, BTreeSet<String>> = BTreeMap::new();
+        for d in self
+            .objects
+            .iter()
+            .filter(|d| d.object.kind == Kind::Namespace)
+        {
+            out.entry(d.object.location.clone())
+                .or_default()
+                .insert(d.object.name.clone());
+        }
+        out
+    }
+}
+
+fn labels_for(expansion: Option<&ExpansionName>) -> Value {
     let mut l = serde_json::Map::new();
     l.insert(MANAGED_BY.into(), MANAGER.into());
     if let Some(e) = expansion {
-        l.insert(RBAC_LABEL.into(), e.into());
+        l.insert(RBAC_LABEL.into(), e.as_str().into());
     }
     Value::Object(l)
 }
 
-fn meta(r: &ObjectRef, labels: Value) -> Value {
-    let mut m = json!({ "name": r.name, "labels": labels });
-    if let Some(ns) = &r.namespace {
-        m["namespace"] = ns.clone().into();
-    }
-    m
-}
-
 fn body(r: &ObjectRef, labels: Value, fields: Value) -> Value {
-    let mut b = json!({ "apiVersion": r.kind.api_version(), "kind": r.kind.as_str(), "metadata": meta(r, labels) });
+    let mut meta = json!({ "name": r.name, "labels": labels });
+    if let Some(ns) = &r.namespace {
+        meta["namespace"] = ns.clone().into();
+    }
+    let mut b =
+        json!({ "apiVersion": r.kind.api_version(), "kind": r.kind.as_str(), "metadata": meta });
     if let (Value::Object(b), Value::Object(f)) = (&mut b, fields) {
         b.extend(f);
     }
     b
-}
-
-/// Name of the (Cluster)Role and (Cluster)RoleBinding of an expansion.
-pub fn rbac_object_name(expansion: &str) -> String {
-    format!("fleet:{expansion}")
-}
-
-/// Name of the BindingPolicy of a downsync expansion.
-pub fn binding_policy_name(expansion: &str) -> String {
-    format!("fleet-rbac-{expansion}")
-}
-
-/// The ManagedCluster label that makes a WEC selected by a downsync expansion.
-pub fn selector_label(expansion: &str) -> String {
-    format!("{RBAC_SELECTOR_PREFIX}{expansion}")
 }
 
 fn rules_json(e: &RbacExpansion) -> Value {
@@ -113,7 +117,7 @@ fn rules_json(e: &RbacExpansion) -> Value {
 }
 
 /// The Role/Binding (plus namespace) of an expansion at a location, in dependency order.
-fn rbac_objects(loc: &Location, e: &RbacExpansion, wec: Option<&str>) -> Vec<DesiredObject> {
+fn rbac_objects(loc: &Location, e: &RbacExpansion, wec: Option<&WecName>) -> Vec<DesiredObject> {
     let name = rbac_object_name(&e.name);
     let (role_kind, binding_kind) = match e.namespace {
         Some(_) => (Kind::Role, Kind::RoleBinding),
@@ -135,8 +139,9 @@ fn rbac_objects(loc: &Location, e: &RbacExpansion, wec: Option<&str>) -> Vec<Des
     let labels = labels_for(Some(&e.name));
     out.push(DesiredObject {
         body: body(&role, labels.clone(), json!({ "rules": rules_json(e) })),
-        r: role.clone(),
-        wec: wec.map(str::to_owned),
+        object: role.clone(),
+        wec: wec.cloned(),
+        expansion: Some(e.name.clone()),
         mode: Mode::Manage,
         depends_on: role_deps,
         inventory: Vec::new(),
@@ -147,8 +152,9 @@ fn rbac_objects(loc: &Location, e: &RbacExpansion, wec: Option<&str>) -> Vec<Des
     });
     out.push(DesiredObject {
         body: body(&binding, labels, fields),
-        r: binding,
-        wec: wec.map(str::to_owned),
+        object: binding,
+        wec: wec.cloned(),
+        expansion: Some(e.name.clone()),
         mode: Mode::Manage,
         depends_on: vec![role],
         inventory: Vec::new(),
@@ -156,39 +162,33 @@ fn rbac_objects(loc: &Location, e: &RbacExpansion, wec: Option<&str>) -> Vec<Des
     out
 }
 
-fn namespace(r: ObjectRef, wec: Option<&str>) -> DesiredObject {
+fn namespace(r: ObjectRef, wec: Option<&WecName>) -> DesiredObject {
     DesiredObject {
         body: body(&r, labels_for(None), json!({})),
-        r,
-        wec: wec.map(str::to_owned),
+        object: r,
+        wec: wec.cloned(),
+        expansion: None,
         mode: Mode::CreateOnly,
         depends_on: Vec::new(),
         inventory: Vec::new(),
     }
 }
 
-/// Every object the fleet wants, in a deterministic order. Namespaces shared by several
-/// objects appear once.
-pub fn desired_objects(fleet: &DesiredFleet) -> Vec<DesiredObject> {
+fn desired_objects(fleet: &DesiredFleet) -> Vec<DesiredObject> {
     let mut out: Vec<DesiredObject> = Vec::new();
     let props_ns = ObjectRef::cluster(Location::Its, Kind::Namespace, PROPERTIES_NS);
     if fleet.wecs.values().any(|w| !w.properties.is_empty()) {
         out.push(namespace(props_ns.clone(), None));
     }
 
-    // Downsync expansions in use, with the WECs that list them.
-    let mut downsync: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for w in fleet.wecs.values() {
-        for e in &w.rbac {
-            if fleet
-                .rbac
-                .get(e)
-                .is_some_and(|x| x.mode == RbacMode::Downsync)
-            {
-                downsync.entry(e.as_str()).or_default().push(&w.name);
-            }
-        }
-    }
+    // Downsync expansions in use.
+    let downsync: BTreeSet<&ExpansionName> = fleet
+        .wecs
+        .values()
+        .flat_map(|w| fleet.expansions_of(w))
+        .filter(|e| e.mode == RbacMode::Downsync)
+        .map(|e| &e.name)
+        .collect();
 
     for w in fleet.wecs.values() {
         let mut inventory = Vec::new();
@@ -197,12 +197,13 @@ pub fn desired_objects(fleet: &DesiredFleet) -> Vec<DesiredObject> {
                 Location::Its,
                 Kind::ConfigMap,
                 PROPERTIES_NS,
-                w.name.clone(),
+                w.name.as_str(),
             );
             out.push(DesiredObject {
                 body: body(&r, labels_for(None), json!({ "data": w.properties })),
-                r: r.clone(),
+                object: r.clone(),
                 wec: Some(w.name.clone()),
+                expansion: None,
                 mode: Mode::Manage,
                 depends_on: vec![props_ns.clone()],
                 inventory: Vec::new(),
@@ -210,46 +211,46 @@ pub fn desired_objects(fleet: &DesiredFleet) -> Vec<DesiredObject> {
             inventory.push(r);
         }
         let loc = Location::Wec(w.name.clone());
-        for e in w.rbac.iter().filter_map(|e| fleet.rbac.get(e)) {
-            if e.mode == RbacMode::Direct {
-                let objs = rbac_objects(&loc, e, Some(&w.name));
-                inventory.extend(
-                    objs.iter()
-                        .filter(|o| o.mode == Mode::Manage)
-                        .map(|o| o.r.clone()),
-                );
-                out.extend(objs);
-            }
+        for e in fleet
+            .expansions_of(w)
+            .filter(|e| e.mode == RbacMode::Direct)
+        {
+            let objs = rbac_objects(&loc, e, Some(&w.name));
+            inventory.extend(
+                objs.iter()
+                    .filter(|o| o.mode == Mode::Manage)
+                    .map(|o| o.object.clone()),
+            );
+            out.extend(objs);
         }
 
         let mut labels: BTreeMap<String, String> = w.labels.clone();
-        for e in &w.rbac {
-            if downsync.contains_key(e.as_str()) {
-                labels.insert(selector_label(e), "true".into());
-            }
+        for e in w.rbac.iter().filter(|e| downsync.contains(e)) {
+            labels.insert(selector_label(e), "true".into());
         }
-        let r = ObjectRef::cluster(Location::Its, Kind::ManagedCluster, w.name.clone());
+        let r = ObjectRef::cluster(Location::Its, Kind::ManagedCluster, w.name.as_str());
         out.push(DesiredObject {
             body: json!({
                 "apiVersion": r.kind.api_version(),
                 "kind": r.kind.as_str(),
                 "metadata": { "name": w.name, "labels": labels },
             }),
-            r,
+            object: r,
             wec: Some(w.name.clone()),
+            expansion: None,
             mode: Mode::ExistingOnly,
             depends_on: Vec::new(),
             inventory,
         });
     }
 
-    for name in downsync.keys() {
-        let e = &fleet.rbac[*name];
+    for name in downsync {
+        let e = &fleet.rbac[name];
         let objs = rbac_objects(&Location::Wds, e, None);
         let managed: Vec<ObjectRef> = objs
             .iter()
             .filter(|o| o.mode == Mode::Manage)
-            .map(|o| o.r.clone())
+            .map(|o| o.object.clone())
             .collect();
         out.extend(objs);
         let r = ObjectRef::cluster(
@@ -274,8 +275,9 @@ pub fn desired_objects(fleet: &DesiredFleet) -> Vec<DesiredObject> {
         });
         out.push(DesiredObject {
             body: body(&r, labels_for(Some(name)), json!({ "spec": spec })),
-            r,
+            object: r,
             wec: None,
+            expansion: Some(name.clone()),
             mode: Mode::Manage,
             depends_on: managed,
             inventory: Vec::new(),
@@ -283,7 +285,7 @@ pub fn desired_objects(fleet: &DesiredFleet) -> Vec<DesiredObject> {
     }
 
     // Several expansions may share a namespace: keep the first of each object.
-    let mut seen = std::collections::HashSet::new();
-    out.retain(|o| seen.insert(o.r.clone()));
+    let mut seen = HashSet::new();
+    out.retain(|o| seen.insert(o.object.clone()));
     out
 }

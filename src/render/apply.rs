@@ -1,0 +1,146 @@
+//! The human views of an apply: a progress line per change as it finishes (stderr), and the
+//! closing report (stdout) — Terraform's "Apply complete!" or, after a partial failure, what
+//! failed, what was skipped and why, and what could not be read. The JSON apply report is in
+//! [`json`](super::json).
+
+use owo_colors::Style;
+
+use super::human::Painter;
+use super::words::{action_done, blocked_text};
+use crate::apply::{ApplyError, ApplyReport, Outcome};
+use crate::diff::Change;
+use crate::model::text::error_chain;
+use crate::plan::Plan;
+
+/// An apply error's message and causes on one line.
+pub(crate) fn error_text(e: &ApplyError) -> String {
+    error_chain(e)
+}
+
+/// Progress lines, numbered over the changes that will be attempted.
+pub struct Progress {
+    painter: Painter,
+    done: usize,
+    total: usize,
+}
+
+impl Progress {
+    /// Progress over `plan`'s changes that are not blocked.
+    pub fn new(plan: &Plan, color: bool) -> Self {
+        Progress {
+            painter: Painter { color },
+            done: 0,
+            total: plan
+                .diff
+                .changes
+                .iter()
+                .filter(|c| c.blocked.is_none())
+                .count(),
+        }
+    }
+
+    /// The line for one finished change (no trailing newline).
+    pub fn line(&mut self, plan: &Plan, index: usize, outcome: &Outcome) -> String {
+        let p = &self.painter;
+        let c = &plan.diff.changes[index];
+        match outcome {
+            Outcome::Done => {
+                self.done += 1;
+                format!(
+                    "[{}/{}] {} {} {}",
+                    self.done,
+                    self.total,
+                    p.paint("✓", Style::new().green()),
+                    c.object,
+                    action_done(c.kind())
+                )
+            }
+            Outcome::Failed(e) => format!(
+                "{} {} failed: {}",
+                p.paint("✗", Style::new().red()),
+                c.object,
+                error_text(e)
+            ),
+            Outcome::Skipped { dependency } => format!(
+                "{} {} skipped: {}",
+                p.paint("↷", Style::new().yellow()),
+                c.object,
+                skipped_text(plan, *dependency)
+            ),
+            Outcome::Blocked(b) => format!(
+                "{} {} blocked: {}",
+                p.paint("⊘", Style::new().dimmed()),
+                c.object,
+                blocked_text(*b, c)
+            ),
+        }
+    }
+}
+
+fn skipped_text(plan: &Plan, dependency: usize) -> String {
+    format!(
+        "depends on {}, which was not applied",
+        plan.diff.changes[dependency].object
+    )
+}
+
+/// The closing report of an apply.
+pub fn summary(plan: &Plan, report: &ApplyReport, color: bool) -> String {
+    let p = Painter { color };
+    let changes: &[Change] = &plan.diff.changes;
+    let t = report.tally(changes);
+    let unread = &plan.diff.unreadable;
+    let (add, change, destroy) = (t.done.add, t.done.change, t.done.destroy);
+    let mut out = String::from("\n");
+    if !report.partially_failed() && unread.is_empty() {
+        out.push_str(&p.paint(
+            &format!(
+                "Apply complete! Resources: {add} added, {change} changed, {destroy} destroyed."
+            ),
+            Style::new().green().bold(),
+        ));
+        out.push('\n');
+        if t.blocked > 0 {
+            out.push_str(&format!(
+                "{} stay blocked until their WECs are registered.\n",
+                crate::model::text::plural(t.blocked, "change", "changes")
+            ));
+        }
+        return out;
+    }
+    out.push_str(&p.paint(
+        &format!(
+            "Apply partially failed: {add} added, {change} changed, {destroy} destroyed; {} failed, {} skipped, {} blocked.",
+            t.failed, t.skipped, t.blocked
+        ),
+        Style::new().red().bold(),
+    ));
+    out.push('\n');
+    for (c, o) in changes.iter().zip(&report.outcomes) {
+        match o {
+            Outcome::Failed(e) => {
+                out.push_str(&format!("  ✗ {}: {}\n", c.object, error_text(e)));
+                if let Some(help) = miette::Diagnostic::help(e.as_ref()) {
+                    out.push_str(&format!("      help: {help}\n"));
+                }
+            }
+            Outcome::Skipped { dependency } => {
+                out.push_str(&format!(
+                    "  ↷ {}: {}\n",
+                    c.object,
+                    skipped_text(plan, *dependency)
+                ));
+            }
+            Outcome::Done | Outcome::Blocked(_) => {}
+        }
+    }
+    for (place, why) in unread {
+        out.push_str(&format!(
+            "  ? {place} could not be read, so nothing was planned or written there: {why}\n"
+        ));
+    }
+    out.push_str(
+        "Nothing that succeeded is rolled back; run `fleet apply` again once the cause is fixed.\n",
+    );
+    out
+}

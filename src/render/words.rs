@@ -1,0 +1,256 @@
+//! fleet's words: symbols and names of actions, causes, notes under objects, and the
+//! sentences that open and close a report. Every view takes its wording from here.
+
+use std::collections::BTreeSet;
+
+use super::{Header, Subject};
+use crate::diff::{ActionKind, Blocked, Cause, Change, Reason};
+use crate::model::Kind;
+use crate::model::text::plural;
+use crate::plan::Plan;
+
+/// Terraform's symbol for an action.
+pub(crate) fn symbol(a: ActionKind) -> &'static str {
+    match a {
+        ActionKind::Create => "+",
+        ActionKind::Update => "~",
+        ActionKind::Replace => "-/+",
+        ActionKind::Delete => "-",
+    }
+}
+
+/// The action's name in the JSON documents.
+pub(crate) fn action_name(a: ActionKind) -> &'static str {
+    match a {
+        ActionKind::Create => "create",
+        ActionKind::Update => "update",
+        ActionKind::Replace => "replace",
+        ActionKind::Delete => "delete",
+    }
+}
+
+/// What apply did, in the past tense.
+pub(crate) fn action_done(a: ActionKind) -> &'static str {
+    match a {
+        ActionKind::Create => "created",
+        ActionKind::Update => "updated",
+        ActionKind::Replace => "replaced",
+        ActionKind::Delete => "deleted",
+    }
+}
+
+/// `config`, `drift` or `conflict`.
+pub(crate) fn cause_name(c: &Cause) -> &'static str {
+    match c {
+        Cause::Config => "config",
+        Cause::Drift { .. } => "drift",
+        Cause::Conflict { .. } => "conflict",
+    }
+}
+
+/// The manager a cause names, if any.
+pub(crate) fn cause_manager(c: &Cause) -> Option<&str> {
+    match c {
+        Cause::Config | Cause::Drift { manager: None } => None,
+        Cause::Drift { manager: Some(m) } | Cause::Conflict { manager: m } => Some(m),
+    }
+}
+
+/// `drift (by kubectl-label)`, `conflict (owned by helm)`, `config`.
+pub(crate) fn describe(c: &Cause) -> String {
+    match c {
+        Cause::Config => "config".into(),
+        Cause::Drift { manager: Some(m) } => format!("drift (by {m})"),
+        Cause::Drift { manager: None } => "drift".into(),
+        Cause::Conflict { manager } => format!("conflict (owned by {manager})"),
+    }
+}
+
+/// Why a change is blocked.
+pub(crate) fn blocked_text(b: Blocked, c: &Change) -> String {
+    match b {
+        Blocked::NotRegistered => format!(
+            "{} does not exist: the WEC is not registered with the ITS",
+            c.object.display_name()
+        ),
+    }
+}
+
+/// Why this action was chosen.
+pub(crate) fn reason_text(r: &Reason) -> String {
+    match r {
+        Reason::ImmutableField(path) => format!("{path} is immutable: forces replacement"),
+        Reason::WecRemoved => "WEC removed from fleet.toml (--prune)".into(),
+    }
+}
+
+/// A note under an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Note {
+    pub text: String,
+    /// A warning (blocked) rather than an explanation.
+    pub warning: bool,
+}
+
+/// The action in words, for views that rewrite the symbols.
+pub(crate) fn action_word(a: ActionKind) -> &'static str {
+    match a {
+        ActionKind::Create => "create",
+        ActionKind::Update => "update in place",
+        ActionKind::Replace => "replace",
+        ActionKind::Delete => "destroy",
+    }
+}
+
+/// A cause in words; a missing object fleet had applied says so.
+fn describe_cause(cause: &Cause, action: ActionKind) -> String {
+    match (cause, action) {
+        (Cause::Drift { manager: None }, ActionKind::Create) => {
+            "drift (deleted outside fleet)".into()
+        }
+        _ => describe(cause),
+    }
+}
+
+/// The distinct causes of a change's fields (or the change's own cause when it has none).
+pub(crate) fn causes(c: &Change) -> Vec<&Cause> {
+    let set: BTreeSet<&Cause> = c.fields.iter().map(|f| &f.cause).collect();
+    if set.is_empty() {
+        vec![&c.cause]
+    } else {
+        set.into_iter().collect()
+    }
+}
+
+/// `config, drift (by kubectl-label), conflict (owned by argocd)`.
+pub(crate) fn cause_summary(c: &Change) -> String {
+    causes(c)
+        .into_iter()
+        .map(|k| describe_cause(k, c.kind()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Explanatory comment lines under an object: blocked reason, the diff's note, and what a
+/// deletion or a binding replacement means.
+pub(crate) fn object_notes(c: &Change) -> Vec<Note> {
+    let info = |text: String| Note {
+        text,
+        warning: false,
+    };
+    let mut out = Vec::new();
+    if let Some(b) = c.blocked {
+        out.push(Note {
+            text: format!("blocked: {}", blocked_text(b, c)),
+            warning: true,
+        });
+    }
+    if let Some(r) = &c.reason {
+        out.push(info(reason_text(r)));
+    } else if c.kind() == ActionKind::Delete {
+        out.push(info("no longer in fleet.toml".into()));
+    }
+    let owners: BTreeSet<&str> = c
+        .fields
+        .iter()
+        .filter_map(|f| match &f.cause {
+            Cause::Conflict { manager } => Some(manager.as_str()),
+            _ => None,
+        })
+        .collect();
+    if !owners.is_empty() {
+        let owners: Vec<&str> = owners.into_iter().collect();
+        out.push(info(format!(
+            "apply takes over the conflicting fields from {}",
+            owners.join(", ")
+        )));
+    }
+    if c.kind() == ActionKind::Replace
+        && matches!(c.object.kind, Kind::RoleBinding | Kind::ClusterRoleBinding)
+    {
+        out.push(info(
+            "the subjects lose these permissions briefly while the binding is replaced".into(),
+        ));
+    }
+    out
+}
+
+/// The closing sentence: Terraform's "Plan: …" / "No changes. …", or the drift equivalent;
+/// when something could not be read it never claims there is nothing to do.
+pub(crate) fn closing_line(plan: &Plan, header: &Header) -> String {
+    let s = &plan.summary;
+    let n = plan.diff.changes.len();
+    let unread = plan.diff.unreadable.len();
+    match (header.subject, n, unread) {
+        (Subject::Plan, 0, 0) if header.targets.is_empty() => {
+            "No changes. The fleet matches fleet.toml.".into()
+        }
+        (Subject::Plan, 0, 0) => "No changes. The targeted WECs match fleet.toml.".into(),
+        (Subject::Plan, 0, _) => format!(
+            "No changes in what could be read, but the plan is incomplete: {} could not be read.",
+            plural(unread, "place", "places")
+        ),
+        (Subject::Plan, _, _) => {
+            let mut line = format!(
+                "Plan: {} to add, {} to change, {} to destroy",
+                s.add, s.change, s.destroy
+            );
+            if s.blocked > 0 {
+                line.push_str(&format!(", {} blocked", s.blocked));
+            }
+            line.push('.');
+            line
+        }
+        (Subject::Drift, 0, 0) => "No drift.".into(),
+        (Subject::Drift, 0, _) => format!(
+            "No drift in what could be read, but the check is incomplete: {} could not be read.",
+            plural(unread, "place", "places")
+        ),
+        (Subject::Drift, _, _) => format!(
+            "Drift: {} changed outside fleet.",
+            plural(n, "object", "objects")
+        ),
+    }
+}
+
+/// The warning for an incomplete result that still has changes, or `None`.
+pub(crate) fn incomplete_warning(plan: &Plan, header: &Header) -> Option<String> {
+    let unread = plan.diff.unreadable.len();
+    let what = match header.subject {
+        Subject::Plan => "this plan",
+        Subject::Drift => "this drift check",
+    };
+    (unread > 0 && !plan.diff.changes.is_empty()).then(|| {
+        format!(
+            "Incomplete: {} could not be read; what would change there is unknown and not part of {what}.",
+            plural(unread, "place", "places"),
+        )
+    })
+}
+
+/// `sha256:9c1e4b2a07d3` — enough of a digest to recognise it.
+pub(crate) fn short_digest(d: &str) -> String {
+    let (algo, hex) = d.split_once(':').unwrap_or(("", d));
+    let short: String = hex.chars().take(12).collect();
+    let ell = if hex.chars().count() > 12 { "…" } else { "" };
+    if algo.is_empty() {
+        format!("{short}{ell}")
+    } else {
+        format!("{algo}:{short}{ell}")
+    }
+}
+
+/// `ITS its1 (https://…, uid 3f2a…)`.
+pub(crate) fn its_description(h: &Header) -> String {
+    let details: Vec<String> = h
+        .its_server
+        .iter()
+        .cloned()
+        .chain(h.its_uid.iter().map(|u| format!("uid {u}")))
+        .collect();
+    if details.is_empty() {
+        format!("ITS {}", h.its_context)
+    } else {
+        format!("ITS {} ({})", h.its_context, details.join(", "))
+    }
+}
