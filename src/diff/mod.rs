@@ -408,8 +408,21 @@ fn diff_object(
             .get(p)
             .is_some_and(|os| os.iter().any(|o| o.manager == MANAGER))
     };
-    let foreign =
-        |p: &FieldPath| -> Option<&Owner> { owned.get(p)?.iter().find(|o| o.manager != MANAGER) };
+    // Another manager of a field: an applier first (server-side apply conflicts with it),
+    // else the latest writer; never the order `managedFields` happens to list them in.
+    let foreign = |p: &FieldPath| -> Option<&Owner> {
+        owned
+            .get(p)?
+            .iter()
+            .filter(|o| o.manager != MANAGER)
+            .max_by(|a, b| {
+                (a.operation == Operation::Apply, &a.time, &b.manager).cmp(&(
+                    b.operation == Operation::Apply,
+                    &b.time,
+                    &a.manager,
+                ))
+            })
+    };
 
     let mut fields = Vec::new();
     for (path, after) in &want {

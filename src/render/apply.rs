@@ -138,6 +138,9 @@ pub fn summary(plan: &Plan, report: &ApplyReport, color: bool) -> String {
         out.push_str(&format!(
             "  ? {place} could not be read, so nothing was planned or written there: {why}\n"
         ));
+        if let Some(help) = why.help() {
+            out.push_str(&format!("      help: {help}\n"));
+        }
     }
     out.push_str(
         "Nothing that succeeded is rolled back; run `fleet apply` again once the cause is fixed.\n",

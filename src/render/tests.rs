@@ -514,13 +514,50 @@ fn strip_ansi(s: &str) -> String {
     out
 }
 
+/// The same live objects as another API server may return them: listed in the opposite
+/// order, label keys and `managedFields` entries reversed.
+fn permuted(o: &ObservedFleet) -> ObservedFleet {
+    let mut p = ObservedFleet {
+        listed: o.listed.clone(),
+        unreadable: o.unreadable.clone(),
+        ..Default::default()
+    };
+    for (r, live) in o.objects.iter().rev() {
+        let mut live = live.clone();
+        if let Some(Value::Array(entries)) = live.pointer_mut("/metadata/managedFields") {
+            entries.reverse();
+        }
+        if let Some(Value::Object(labels)) = live.pointer_mut("/metadata/labels") {
+            let reversed: serde_json::Map<String, Value> =
+                std::mem::take(labels).into_iter().rev().collect();
+            *labels = reversed;
+        }
+        p.insert_list(&r.location, r.kind, [live]);
+    }
+    p
+}
+
 #[test]
-fn rendering_is_deterministic() {
-    let a = full_plan();
-    let b = full_plan();
+fn output_does_not_depend_on_the_order_of_what_was_read() {
+    let mut o = observed();
+    // Two other managers on one field: an applier (a conflict for fleet) and a plain writer.
+    let mc = ObjectRef::cluster(Location::Its, Kind::ManagedCluster, "cluster1");
+    o.objects.get_mut(&mc).unwrap()["metadata"]["managedFields"]
+        .as_array_mut()
+        .unwrap()
+        .push(entry("kubectl-label", "Update", label_fields(&["team"])));
+    let reordered_toml = {
+        // The same fleet.toml with its WEC tables in the opposite order.
+        let (head, wecs) = FLEET.split_at(FLEET.find("[wec.").unwrap());
+        let mut tables: Vec<&str> = wecs.split("\n\n").collect();
+        tables.reverse();
+        format!("{head}{}", tables.join("\n\n"))
+    };
+    let a = plan::build(build(FLEET, &o)).expect("acyclic");
+    let b = plan::build(build(&reordered_toml, &permuted(&o))).expect("acyclic");
     let h = header(Subject::Plan);
     for f in [Format::Human, Format::Json, Format::Markdown, Format::Dot] {
-        assert_eq!(render(f, &a, &h, false), render(f, &b, &h, false));
+        assert_eq!(render(f, &a, &h, false), render(f, &b, &h, false), "{f:?}");
     }
 }
 
@@ -566,4 +603,81 @@ fn markdown_fences_outgrow_backticks_in_values() {
 
 fn markdown_fence_for(s: &str) -> String {
     markdown::fence(s)
+}
+
+/// An apply of [`full_plan`] where the first change on cluster1's WEC fails: its dependents
+/// are skipped, blocked changes stay blocked, everything else is done.
+fn partial_apply(p: &Plan) -> crate::apply::ApplyReport {
+    use crate::apply::{ApplyError, Outcome};
+    let c1 = Location::Wec("cluster1".into());
+    let failed = p
+        .diff
+        .changes
+        .iter()
+        .position(|c| c.object.location == c1)
+        .expect("a change on cluster1");
+    let outcomes = (0..p.diff.changes.len())
+        .map(|i| match p.diff.changes[i].blocked {
+            Some(b) => Outcome::Blocked(b),
+            None if i == failed => Outcome::Failed(std::sync::Arc::new(ApplyError::NoContext {
+                location: c1.clone(),
+            })),
+            None if p.dependencies(i).contains(&failed) => Outcome::Skipped { dependency: failed },
+            None => Outcome::Done,
+        })
+        .collect();
+    crate::apply::ApplyReport { outcomes }
+}
+
+#[test]
+fn apply_views() {
+    let p = full_plan();
+    let report = partial_apply(&p);
+    let t = report.tally(&p.diff.changes);
+    assert!(t.failed == 1 && t.skipped >= 1 && t.blocked == 1, "{t:?}");
+    let mut progress = apply::Progress::new(&p, false);
+    let lines: Vec<String> = report
+        .outcomes
+        .iter()
+        .enumerate()
+        .map(|(i, o)| progress.line(&p, i, o))
+        .collect();
+    insta::assert_snapshot!("apply_partial_progress", lines.join("\n"));
+    insta::assert_snapshot!("apply_partial_human", apply::summary(&p, &report, false));
+    let text = json::render_apply(&p, &report, &header(Subject::Plan));
+    insta::assert_snapshot!("apply_partial_json", text);
+    let doc: json::JsonApply = serde_json::from_str(&text).expect("valid JSON");
+    assert_eq!(doc.format_version, json::APPLY_FORMAT_VERSION);
+    assert!(!doc.complete);
+    assert_eq!(doc.results.len(), p.diff.changes.len());
+    assert_eq!(
+        (doc.failed, doc.skipped, doc.blocked),
+        (t.failed, t.skipped, t.blocked)
+    );
+    assert!(
+        doc.results
+            .iter()
+            .filter(|r| r.outcome == "skipped")
+            .all(|r| r.skipped_because.is_some())
+    );
+
+    let done = crate::apply::ApplyReport {
+        outcomes: p
+            .diff
+            .changes
+            .iter()
+            .map(|c| match c.blocked {
+                Some(b) => crate::apply::Outcome::Blocked(b),
+                None => crate::apply::Outcome::Done,
+            })
+            .collect(),
+    };
+    let small = plan::build(build(SMALL, &small_observed(true))).expect("acyclic");
+    let none = crate::apply::ApplyReport::default();
+    insta::assert_snapshot!("apply_complete_human", apply::summary(&small, &none, false));
+    let summary = apply::summary(&p, &done, false);
+    assert!(
+        summary.contains("partially failed"),
+        "edge-8 was unreadable: {summary}"
+    );
 }

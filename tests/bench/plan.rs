@@ -4,7 +4,9 @@
 //! (`FLEET_BENCH_WECS`, default 5000), writes a fleet.toml giving each WEC labels and
 //! properties, and times the real `fleet` binary: the first plan (every WEC changes), the
 //! apply, the converged plan, drift, and a plan after one WEC's label changed. Prints a table
-//! with wall time and peak RSS of each run. No assertions: numbers, not verdicts.
+//! with wall time and peak RSS of each run. Times are numbers, not verdicts; but every run must
+//! end with the exit code its step expects and all N ManagedClusters must exist, or the
+//! benchmark fails (exit 1) after printing the table: a fast wrong answer is not a result.
 //!
 //! `cargo bench --bench plan` (release build of fleet is used by cargo bench).
 
@@ -42,6 +44,7 @@ struct Row {
     step: String,
     wall: Duration,
     exit: i32,
+    expected: i32,
     rss_mib: f64,
 }
 
@@ -121,29 +124,39 @@ fn main() {
             .count()
             .await;
         eprintln!("bench: created {created}/{n} ManagedClusters in {:.1}s", t0.elapsed().as_secs_f64());
+        let listed = fleet_lab::fixtures::managed_clusters(&its).list(&Default::default()).await.expect("list ManagedClusters").items.len();
+        assert_eq!((created, listed), (n, n), "bench: the ITS must hold exactly {n} ManagedClusters");
 
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("fleet.toml");
         std::fs::write(&file, fleet_toml(n, None)).expect("write fleet.toml");
         let kc = lab.kubeconfig().to_owned();
         let mut rows = Vec::new();
-        let mut step = |name: &str, args: &[&str]| {
+        // Each step with the exit code a correct fleet gives: 2 = changes, 0 = none.
+        let mut step = |name: &str, expected: i32, args: &[&str]| {
             let (wall, exit, rss_mib) = run(&kc, &file, args);
-            rows.push(Row { step: name.to_owned(), wall, exit, rss_mib });
+            rows.push(Row { step: name.to_owned(), wall, exit, expected, rss_mib });
         };
-        step("plan (all WECs change)", &["plan", "--detailed-exitcode"]);
-        step("plan --output json", &["plan", "--output", "json"]);
-        step("apply --auto-approve --parallelism 32", &["apply", "--auto-approve", "--parallelism", "32"]);
-        step("plan (converged)", &["plan", "--detailed-exitcode"]);
-        step("drift (none)", &["drift"]);
+        step("plan (all WECs change)", 2, &["plan", "--detailed-exitcode"]);
+        step("plan --output json", 0, &["plan", "--output", "json"]);
+        step("apply --auto-approve --parallelism 32", 0, &["apply", "--auto-approve", "--parallelism", "32"]);
+        step("plan (converged)", 0, &["plan", "--detailed-exitcode"]);
+        step("drift (none)", 0, &["drift"]);
         std::fs::write(&file, fleet_toml(n, Some(n / 2))).expect("write fleet.toml");
-        step("plan (1 label changed)", &["plan", "--detailed-exitcode"]);
+        step("plan (1 label changed)", 2, &["plan", "--detailed-exitcode"]);
 
         println!("\nfleet on {n} WECs (ITS with {n} ManagedClusters; labels + properties per WEC)\n");
         println!("{:<40} {:>10} {:>6} {:>12}", "step", "wall", "exit", "peak RSS");
         for r in &rows {
-            println!("{:<40} {:>8.2} s {:>6} {:>8.0} MiB", r.step, r.wall.as_secs_f64(), r.exit, r.rss_mib);
+            let flag = if r.exit == r.expected { "" } else { "  ← expected exit " };
+            let want = if r.exit == r.expected { String::new() } else { r.expected.to_string() };
+            println!("{:<40} {:>8.2} s {:>6} {:>8.0} MiB{flag}{want}", r.step, r.wall.as_secs_f64(), r.exit, r.rss_mib);
         }
         drop(lab);
+        let wrong: Vec<&str> = rows.iter().filter(|r| r.exit != r.expected).map(|r| r.step.as_str()).collect();
+        if !wrong.is_empty() {
+            eprintln!("bench: FAILED — wrong exit code in: {}", wrong.join(", "));
+            std::process::exit(1);
+        }
     });
 }
