@@ -15,7 +15,7 @@ use super::layout::{Place, destroys, legend, object_title, object_with_location,
 use super::lines::{Line, Mark, change_lines};
 use super::words::{
     cause_summary, closing_line, incomplete_warning, its_description, object_notes, short_digest,
-    symbol,
+    symbol, unchanged_words,
 };
 use super::{Header, Subject};
 use crate::diff::{ActionKind, Change};
@@ -237,8 +237,8 @@ fn footer(out: &mut String, p: &Painter, plan: &Plan, header: &Header) {
             shown.push_str(&format!(" and {} more", n - UNCHANGED_SHOWN));
         }
         let what = match header.subject {
-            Subject::Plan => "Unchanged WECs",
-            Subject::Drift => "WECs without drift",
+            Subject::Plan => "Unchanged WECs".to_owned(),
+            s => format!("WECs {}", unchanged_words(s)),
         };
         block.push_str(&p.paint(&format!("{what} ({n}): {shown}"), dim));
         block.push('\n');

@@ -7,12 +7,13 @@
 //! Unchanged WECs are only counted. Sections that would push the comment past GitHub's
 //! size limit are left out and counted instead.
 
+use super::Header;
 use super::layout::{Place, changed_wecs, destroys, object_title, sections};
 use super::lines::{Line, Mark, change_lines};
 use super::words::{
-    action_word, cause_summary, closing_line, object_notes, reason_text, short_digest, symbol,
+    action_word, cause_summary, closing_line, object_notes, reason_text, report_noun, short_digest,
+    symbol, unchanged_words,
 };
-use super::{Header, Subject};
 use crate::diff::{ActionKind, Change};
 use crate::model::text::plural;
 use crate::model::{Location, WecName};
@@ -52,10 +53,7 @@ pub fn render(plan: &Plan, header: &Header) -> String {
     out.push_str(&format!("**{}**\n\n", closing_line(plan, header)));
 
     if !d.unreadable.is_empty() {
-        let what = match header.subject {
-            Subject::Plan => "plan",
-            Subject::Drift => "drift check",
-        };
+        let what = report_noun(header.subject);
         out.push_str("> [!CAUTION]\n");
         out.push_str(&format!(
             "> **Incomplete {what}: {} could not be read.** What would change there is unknown — not in sync.\n>\n",
@@ -74,10 +72,7 @@ pub fn render(plan: &Plan, header: &Header) -> String {
         out.push('\n');
     }
 
-    let unchanged_label = match header.subject {
-        Subject::Plan => "WECs unchanged",
-        Subject::Drift => "WECs without drift",
-    };
+    let unchanged_label = format!("WECs {}", unchanged_words(header.subject));
     out.push_str(&format!(
         "| Add | Change | Destroy | Blocked | WECs changed | {unchanged_label} | Unreadable |\n"
     ));
@@ -164,10 +159,7 @@ pub fn render(plan: &Plan, header: &Header) -> String {
         ));
     }
     if !d.unchanged_wecs.is_empty() {
-        let what = match header.subject {
-            Subject::Plan => "unchanged (not shown)",
-            Subject::Drift => "without drift (not shown)",
-        };
+        let what = format!("{} (not shown)", unchanged_words(header.subject));
         lists.push(format!(
             "{} {what}.",
             plural(d.unchanged_wecs.len(), "WEC", "WECs")

@@ -84,6 +84,22 @@ pub(crate) fn reason_text(r: &Reason) -> String {
     }
 }
 
+/// What a report is called in sentences: `plan` or `drift check`.
+pub(crate) fn report_noun(s: Subject) -> &'static str {
+    match s {
+        Subject::Plan => "plan",
+        Subject::Drift => "drift check",
+    }
+}
+
+/// The WECs a report found nothing for: `unchanged` or `without drift`.
+pub(crate) fn unchanged_words(s: Subject) -> &'static str {
+    match s {
+        Subject::Plan => "unchanged",
+        Subject::Drift => "without drift",
+    }
+}
+
 /// A note under an object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Note {
@@ -216,10 +232,7 @@ pub(crate) fn closing_line(plan: &Plan, header: &Header) -> String {
 /// The warning for an incomplete result that still has changes, or `None`.
 pub(crate) fn incomplete_warning(plan: &Plan, header: &Header) -> Option<String> {
     let unread = plan.diff.unreadable.len();
-    let what = match header.subject {
-        Subject::Plan => "this plan",
-        Subject::Drift => "this drift check",
-    };
+    let what = format!("this {}", report_noun(header.subject));
     (unread > 0 && !plan.diff.changes.is_empty()).then(|| {
         format!(
             "Incomplete: {} could not be read; what would change there is unknown and not part of {what}.",

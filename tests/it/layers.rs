@@ -24,7 +24,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("render", &["model", "diff", "plan", "apply"]),
     (
         "cli",
-        &["model", "config", "desired", "kube", "observe", "diff", "plan", "apply", "render"],
+        &[
+            "model", "config", "desired", "kube", "observe", "diff", "plan", "apply", "render",
+        ],
     ),
 ];
 
@@ -82,9 +84,9 @@ fn modules_import_only_what_is_below_them() {
         else {
             continue; // lib.rs, main.rs
         };
-        let may = allowed
-            .get(module)
-            .unwrap_or_else(|| panic!("src/{module} is not placed in the layering: add it to ALLOWED"));
+        let may = allowed.get(module).unwrap_or_else(|| {
+            panic!("src/{module} is not placed in the layering: add it to ALLOWED")
+        });
         let text = code(&std::fs::read_to_string(file).unwrap());
         // Unit-test files may build their inputs with the whole pipeline.
         if rel.ends_with("tests.rs") {
@@ -103,12 +105,23 @@ fn modules_import_only_what_is_below_them() {
             }
         }
     }
-    assert!(problems.is_empty(), "layering broken:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "layering broken:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
 fn the_checker_sees_imports() {
     let refs = crate_refs("use crate::diff::Change;\nuse crate::model::{Kind};");
-    assert_eq!(refs, BTreeSet::from(["diff".to_owned(), "model".to_owned()]));
-    assert!(code("// use crate::kube;\nlet x = 1;").find("crate::").is_none());
+    assert_eq!(
+        refs,
+        BTreeSet::from(["diff".to_owned(), "model".to_owned()])
+    );
+    assert!(
+        code("// use crate::kube;\nlet x = 1;")
+            .find("crate::")
+            .is_none()
+    );
 }
