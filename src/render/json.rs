@@ -123,9 +123,10 @@ pub const FORMAT_VERSION: &str = "1.1";
 /// The apply report's schema version written by this build.
 pub const APPLY_FORMAT_VERSION: &str = "1.0";
 
-/// The top-level document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JsonPlan {
+/// What every document starts with: its version, what it reports on, the ITS and the
+/// `fleet.toml` it was made from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonHeader {
     pub format_version: String,
     pub report: String,
     pub its_context: String,
@@ -133,6 +134,13 @@ pub struct JsonPlan {
     pub its_uid: Option<String>,
     pub config_digest: String,
     pub targets: Vec<String>,
+}
+
+/// The plan (or drift report) document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JsonPlan {
+    #[serde(flatten)]
+    pub header: JsonHeader,
     pub incomplete: bool,
     pub summary: JsonSummary,
     pub actions: JsonActions,
@@ -232,13 +240,8 @@ pub struct JsonUnreadable {
 /// The apply report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JsonApply {
-    pub format_version: String,
-    pub report: String,
-    pub its_context: String,
-    pub its_server: Option<String>,
-    pub its_uid: Option<String>,
-    pub config_digest: String,
-    pub targets: Vec<String>,
+    #[serde(flatten)]
+    pub header: JsonHeader,
     pub complete: bool,
     pub applied: JsonApplied,
     pub failed: usize,
@@ -361,13 +364,7 @@ pub fn document(plan: &Plan, header: &Header) -> JsonPlan {
         } += 1;
     }
     JsonPlan {
-        format_version: FORMAT_VERSION.to_owned(),
-        report: header.subject.as_str().to_owned(),
-        its_context: header.its_context.clone(),
-        its_server: header.its_server.clone(),
-        its_uid: header.its_uid.clone(),
-        config_digest: header.config_digest.clone(),
-        targets: header.target_args(),
+        header: json_header(header, FORMAT_VERSION, header.subject.as_str()),
         incomplete: !d.unreadable.is_empty(),
         summary: JsonSummary {
             add: plan.summary.add,
@@ -387,6 +384,18 @@ pub fn document(plan: &Plan, header: &Header) -> JsonPlan {
         unmanaged_wecs: names(&d.unmanaged_wecs),
         orphaned_wecs: names(&d.orphaned_wecs),
         unchanged_wecs: names(&d.unchanged_wecs),
+    }
+}
+
+fn json_header(h: &Header, version: &str, report: &str) -> JsonHeader {
+    JsonHeader {
+        format_version: version.to_owned(),
+        report: report.to_owned(),
+        its_context: h.its_context.clone(),
+        its_server: h.its_server.clone(),
+        its_uid: h.its_uid.clone(),
+        config_digest: h.config_digest.clone(),
+        targets: h.target_args(),
     }
 }
 
@@ -440,13 +449,7 @@ pub fn apply_document(plan: &Plan, report: &ApplyReport, header: &Header) -> Jso
         })
         .collect();
     JsonApply {
-        format_version: APPLY_FORMAT_VERSION.to_owned(),
-        report: "apply".to_owned(),
-        its_context: header.its_context.clone(),
-        its_server: header.its_server.clone(),
-        its_uid: header.its_uid.clone(),
-        config_digest: header.config_digest.clone(),
-        targets: header.target_args(),
+        header: json_header(header, APPLY_FORMAT_VERSION, "apply"),
         complete: !report.partially_failed() && plan.diff.unreadable.is_empty(),
         applied: JsonApplied {
             add: tally.done.add,

@@ -439,7 +439,7 @@ fn json_parses_back_and_matches_the_plan() {
     for p in [full_plan(), drift_plan()] {
         let text = json::render(&p, &header(Subject::Plan));
         let doc: json::JsonPlan = serde_json::from_str(&text).expect("valid JSON");
-        assert_eq!(doc.format_version, json::FORMAT_VERSION);
+        assert_eq!(doc.header.format_version, json::FORMAT_VERSION);
         let s = doc.summary;
         assert_eq!(
             (s.add, s.change, s.destroy, s.blocked),
@@ -647,7 +647,7 @@ fn apply_views() {
     let text = json::render_apply(&p, &report, &header(Subject::Plan));
     insta::assert_snapshot!("apply_partial_json", text);
     let doc: json::JsonApply = serde_json::from_str(&text).expect("valid JSON");
-    assert_eq!(doc.format_version, json::APPLY_FORMAT_VERSION);
+    assert_eq!(doc.header.format_version, json::APPLY_FORMAT_VERSION);
     assert!(!doc.complete);
     assert_eq!(doc.results.len(), p.diff.changes.len());
     assert_eq!(
