@@ -3,10 +3,12 @@
 //! Every change ends with exactly one [`Outcome`], gathered in an [`ApplyReport`] that the
 //! views in `render` show.
 
+pub mod register;
 pub mod report;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use futures::stream;
@@ -31,6 +33,18 @@ pub enum ApplyError {
         help("add the WEC back to fleet.toml with its context, or delete the object by hand")
     )]
     NoContext { location: Location },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Timeout(#[from] register::RegistrationTimeout),
+}
+
+/// How to apply.
+#[derive(Debug, Clone, Copy)]
+pub struct ApplyOptions {
+    /// Changes written at once.
+    pub parallelism: usize,
+    /// How long one WEC's registration or deregistration may take.
+    pub wait_timeout: Duration,
 }
 
 /// Where each location's client comes from.
@@ -46,7 +60,18 @@ async fn run_one(
     change: &Change,
     fleet: &DesiredFleet,
     clients: &Clients,
+    opts: &ApplyOptions,
 ) -> Result<(), ApplyError> {
+    let deadline = Instant::now() + opts.wait_timeout;
+    match &change.action {
+        Action::Register(reg) => {
+            return register::register(reg, fleet, clients, deadline, opts.wait_timeout).await;
+        }
+        Action::Deregister(d) => {
+            return register::deregister(d, fleet, clients, deadline, opts.wait_timeout).await;
+        }
+        _ => {}
+    }
     let r = &change.object;
     let access = access_of(fleet, &r.location).ok_or_else(|| ApplyError::NoContext {
         location: r.location.clone(),
@@ -70,6 +95,7 @@ async fn run_one(
             }
             cluster.apply(r, &body).await?;
         }
+        Action::Register(_) | Action::Deregister(_) => unreachable!("handled above"),
     }
     Ok(())
 }
@@ -79,7 +105,7 @@ pub async fn execute(
     plan: &Plan,
     fleet: &DesiredFleet,
     clients: &Clients,
-    parallelism: usize,
+    opts: &ApplyOptions,
     mut on_done: impl FnMut(usize, &Outcome),
 ) -> ApplyReport {
     let changes = &plan.diff.changes;
@@ -105,8 +131,8 @@ pub async fn execute(
             }
         }
         let mut results = stream::iter(runnable)
-            .map(|i| async move { (i, run_one(&changes[i], fleet, clients).await) })
-            .buffer_unordered(parallelism.max(1));
+            .map(|i| async move { (i, run_one(&changes[i], fleet, clients, opts).await) })
+            .buffer_unordered(opts.parallelism.max(1));
         while let Some((i, result)) = results.next().await {
             let o = match result {
                 Ok(()) => Outcome::Done,

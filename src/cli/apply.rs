@@ -32,6 +32,10 @@ pub struct Args {
     /// Output format of the apply report.
     #[arg(long, value_enum, default_value_t = ApplyOutput::Human)]
     pub output: ApplyOutput,
+    /// How long one WEC's registration (join, CSR, accept, Joined and Available) or
+    /// deregistration may take before it fails and only its own work is skipped.
+    #[arg(long, value_name = "DUR", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub wait_timeout: std::time::Duration,
     #[command(flatten)]
     pub selection: Selection,
 }
@@ -118,7 +122,10 @@ pub async fn execute(global: &GlobalArgs, colors: Colors, args: Args) -> miette:
         plan,
         &run.loaded.fleet,
         &run.clients,
-        usize::from(run.selection.parallelism),
+        &apply::ApplyOptions {
+            parallelism: usize::from(run.selection.parallelism),
+            wait_timeout: args.wait_timeout,
+        },
         |i, outcome| eprintln!("{}", progress.line(plan, i, outcome)),
     )
     .await;

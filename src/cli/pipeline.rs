@@ -34,9 +34,13 @@ pub struct Selection {
     /// How many WECs are read (and, for apply, written) at once.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
-    /// Also remove fleet's objects for WECs that are gone from fleet.toml.
+    /// Also remove fleet's objects for WECs that are gone from fleet.toml, and deregister
+    /// the WECs fleet registered.
     #[arg(long)]
     pub prune: bool,
+    /// With --prune: deregister at most this many WECs at once; more hold them all back.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub max_deregister: usize,
 }
 
 /// `wec/NAME` → `NAME`.
@@ -103,6 +107,7 @@ impl Run {
             &DiffOptions {
                 prune: self.selection.prune,
                 targets: self.targets.clone(),
+                max_deregister: self.selection.max_deregister,
             },
         );
         Ok(Planned {

@@ -42,7 +42,13 @@ impl Kind {
     fn keys(self) -> &'static [&'static str] {
         match self {
             Kind::Root => &["its", "wds", "defaults", "group", "rbac", "wec"],
-            Kind::Its => &["context", "kubeconfig", "hub_api_server"],
+            Kind::Its => &[
+                "context",
+                "kubeconfig",
+                "hub_api_server",
+                "ocm_version",
+                "image_registry",
+            ],
             Kind::Wds => &["context", "kubeconfig"],
             Kind::Profile => &["labels", "properties", "rbac", "register", "join"],
             Kind::Wec => &[

@@ -38,7 +38,8 @@ use sha2::{Digest, Sha256};
 
 pub use diagnostic::{Code, ConfigError, Problem, summary};
 pub use model::{
-    ClusterAccess, DesiredFleet, Its, JoinOptions, RbacExpansion, RbacMode, RbacRule, Wec,
+    ClusterAccess, DesiredFleet, Its, JoinOptions, OcmRelease, RbacExpansion, RbacMode, RbacRule,
+    Wec,
 };
 
 /// A `fleet.toml` that passed validation.

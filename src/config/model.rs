@@ -22,6 +22,36 @@ pub struct Its {
     pub access: ClusterAccess,
     /// URL the WECs use to reach the ITS; `None` means the context's server.
     pub hub_api_server: Option<String>,
+    /// The OCM release fleet installs on WECs it registers.
+    pub ocm: OcmRelease,
+}
+
+/// The OCM klusterlet images: `<registry>/<image>:<version>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OcmRelease {
+    pub registry: String,
+    pub version: String,
+}
+
+impl OcmRelease {
+    /// The release KubeStellar 0.30 uses (clusteradm 1.0.0's default bundle).
+    pub const DEFAULT_VERSION: &str = "v1.0.0";
+    /// OCM's public registry.
+    pub const DEFAULT_REGISTRY: &str = "quay.io/open-cluster-management";
+
+    /// `<registry>/<image>:<version>`.
+    pub fn image(&self, image: &str) -> String {
+        format!("{}/{image}:{}", self.registry, self.version)
+    }
+}
+
+impl Default for OcmRelease {
+    fn default() -> Self {
+        OcmRelease {
+            registry: Self::DEFAULT_REGISTRY.to_owned(),
+            version: Self::DEFAULT_VERSION.to_owned(),
+        }
+    }
 }
 
 /// Where an RBAC expansion is delivered.

@@ -64,6 +64,14 @@ pub struct RawIts {
     /// URL the WECs use to reach the ITS (`https://…`). Default: the context's server.
     #[schemars(with = "Option<String>", url)]
     pub hub_api_server: Option<Spanned<String>>,
+    /// OCM release of the klusterlet fleet installs when it registers a WEC (image tag,
+    /// e.g. `v1.0.0`, which KubeStellar 0.30 uses). Default: `v1.0.0`.
+    #[schemars(with = "Option<String>")]
+    pub ocm_version: Option<Spanned<String>>,
+    /// Registry of the OCM images (`registration-operator`, `registration`, `work`).
+    /// Default: `quay.io/open-cluster-management`.
+    #[schemars(with = "Option<String>")]
+    pub image_registry: Option<Spanned<String>>,
 }
 
 /// `[wds]`: how to reach the WDS.

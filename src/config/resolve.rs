@@ -7,7 +7,8 @@ use std::path::Path;
 use toml::Spanned;
 
 use super::model::{
-    ClusterAccess, DesiredFleet, Its, JoinOptions, RbacExpansion, RbacMode, RbacRule, Wec,
+    ClusterAccess, DesiredFleet, Its, JoinOptions, OcmRelease, RbacExpansion, RbacMode, RbacRule,
+    Wec,
 };
 use crate::model::{ExpansionName, WecName};
 
@@ -29,6 +30,16 @@ pub(crate) fn resolve(raw: &RawFleet, base_dir: &Path) -> DesiredFleet {
         hub_api_server: its
             .and_then(|i| i.hub_api_server.as_ref())
             .map(|u| u.get_ref().clone()),
+        ocm: OcmRelease {
+            registry: its.and_then(|i| i.image_registry.as_ref()).map_or_else(
+                || OcmRelease::DEFAULT_REGISTRY.to_owned(),
+                |r| r.get_ref().clone(),
+            ),
+            version: its.and_then(|i| i.ocm_version.as_ref()).map_or_else(
+                || OcmRelease::DEFAULT_VERSION.to_owned(),
+                |v| v.get_ref().clone(),
+            ),
+        },
     };
     let wds = raw.wds.as_ref().map(|wds| ClusterAccess {
         context: context(&wds.get_ref().context),

@@ -127,6 +127,41 @@ impl Validator<'_> {
                 );
             }
         }
+        if let Some(v) = &its.get_ref().ocm_version {
+            let digits = v.get_ref().strip_prefix('v').unwrap_or_default();
+            let parts: Vec<&str> = digits.split('.').collect();
+            let semver = parts.len() == 3
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+            if !semver {
+                self.push(
+                    Problem::new(
+                        Code::InvalidValueFormat,
+                        format!("`ocm_version` is not an OCM release tag: {:?}", v.get_ref()),
+                    )
+                    .label(v.span(), "expected vMAJOR.MINOR.PATCH")
+                    .help("the tag of the OCM images, e.g. ocm_version = \"v1.0.0\" (what KubeStellar 0.30 uses)"),
+                );
+            }
+        }
+        if let Some(r) = &its.get_ref().image_registry {
+            let text = r.get_ref();
+            if text.is_empty()
+                || text.contains("://")
+                || text.ends_with('/')
+                || text.contains(char::is_whitespace)
+            {
+                self.push(
+                    Problem::new(
+                        Code::InvalidValueFormat,
+                        format!("`image_registry` is not an image registry path: {text:?}"),
+                    )
+                    .label(r.span(), "expected HOST[:PORT]/PATH, no scheme, no trailing /")
+                    .help("e.g. image_registry = \"quay.io/open-cluster-management\" or a mirror such as \"registry.example.com/ocm\""),
+                );
+            }
+        }
     }
 
     fn wds(&mut self) {

@@ -8,6 +8,8 @@
 //! expansion used by at least one WEC: the same objects in the WDS plus a BindingPolicy
 //! selecting the WECs that list it through a fleet-owned label on their ManagedClusters.
 
+pub mod join;
+
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde_json::{Value, json};

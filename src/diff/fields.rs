@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::model::vocab::LAST_APPLIED;
+use crate::model::vocab::{LAST_APPLIED, is_fleet_manager};
 
 /// A field of an object, e.g. `["metadata", "labels", "region"]` or `["rules"]`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -188,13 +188,17 @@ pub fn owners(obj: &Value) -> BTreeMap<FieldPath, Vec<Owner>> {
 
 /// The newest `Update` writer that is not fleet: the likely author of an out-of-band change
 /// when the field itself no longer says who (it was deleted).
-pub fn last_foreign_writer(obj: &Value, fleet: &str) -> Option<String> {
+pub fn last_foreign_writer(obj: &Value) -> Option<String> {
     let entries = obj
         .pointer("/metadata/managedFields")
         .and_then(Value::as_array)?;
     entries
         .iter()
-        .filter(|e| e.get("manager").and_then(Value::as_str) != Some(fleet))
+        .filter(|e| {
+            !e.get("manager")
+                .and_then(Value::as_str)
+                .is_some_and(is_fleet_manager)
+        })
         .filter(|e| Operation::of(e) == Some(Operation::Update))
         .filter(|e| e.get("subresource").is_none_or(|s| s.as_str() == Some("")))
         .max_by_key(|e| {
@@ -244,10 +248,7 @@ mod tests {
             "kubectl-label"
         );
         assert_eq!(o.len(), 3);
-        assert_eq!(
-            last_foreign_writer(&obj, "fleet").as_deref(),
-            Some("kubectl-label")
-        );
+        assert_eq!(last_foreign_writer(&obj).as_deref(), Some("kubectl-label"));
     }
 
     #[test]

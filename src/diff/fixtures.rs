@@ -17,7 +17,8 @@ pub fn label_fields(keys: &[&str]) -> Value {
     json!({"f:metadata": {"f:labels": labels}})
 }
 
-/// A live ManagedCluster with labels, managed fields and optionally fleet's last-applied record.
+/// A live, registered (Joined and Available) ManagedCluster with labels, managed fields and
+/// optionally fleet's last-applied record.
 pub fn managed_cluster(
     name: &str,
     labels: Value,
@@ -27,7 +28,12 @@ pub fn managed_cluster(
     let mut mc = json!({
         "apiVersion": "cluster.open-cluster-management.io/v1", "kind": "ManagedCluster",
         "metadata": {"name": name, "uid": format!("uid-{name}"), "resourceVersion": "7", "labels": labels, "managedFields": managed},
-        "spec": {"hubAcceptsClient": true}
+        "spec": {"hubAcceptsClient": true},
+        "status": {"conditions": [
+            {"type": "HubAcceptedManagedCluster", "status": "True"},
+            {"type": "ManagedClusterJoined", "status": "True"},
+            {"type": "ManagedClusterConditionAvailable", "status": "True"}
+        ]}
     });
     if let Some(l) = last {
         mc["metadata"]["annotations"] = json!({ LAST_APPLIED: l.to_string() });

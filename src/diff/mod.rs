@@ -10,6 +10,7 @@
 pub mod fields;
 #[cfg(test)]
 pub(crate) mod fixtures;
+pub mod registration;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,11 +18,15 @@ use serde_json::Value;
 
 use crate::config::model::{DesiredFleet, RbacMode, Wec};
 use crate::desired::{DesiredObject, DesiredState, Mode};
-use crate::model::vocab::{LAST_APPLIED, MANAGER, PROPERTIES_NS, expansion_of, managed_by_fleet};
+use crate::model::vocab::{
+    LAST_APPLIED, MANAGER, PROPERTIES_NS, expansion_of, is_fleet_manager, managed_by_fleet,
+};
 use crate::model::{
     ExpansionName, Kind, LastApplied, Location, ObjectRef, ObservedFleet, ReadFailure, WecName,
 };
 use fields::{FieldPath, Operation, Owner, flatten, last_foreign_writer, owners};
+pub use registration::{Deregistration, RegStep, Registration};
+use registration::{RegistrationProblem, change_object, registered_by_fleet};
 
 /// Why a field (or object) changes.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -49,6 +54,10 @@ pub enum ActionKind {
     /// Delete then create: an immutable field changed.
     Replace,
     Delete,
+    /// Take a WEC from its registration state to Available.
+    Register,
+    /// Unjoin a WEC and delete its ManagedCluster.
+    Deregister,
 }
 
 /// What happens to an object, with exactly what apply needs to do it.
@@ -62,6 +71,10 @@ pub enum Action {
     Replace { body: Value },
     /// Delete the object.
     Delete,
+    /// Register a WEC: join, accept, wait (the change's object is its Klusterlet).
+    Register(Registration),
+    /// Deregister a WEC fleet registered: unjoin, delete its ManagedCluster, wait.
+    Deregister(Deregistration),
 }
 
 impl Action {
@@ -72,6 +85,8 @@ impl Action {
             Action::Update { .. } => ActionKind::Update,
             Action::Replace { .. } => ActionKind::Replace,
             Action::Delete => ActionKind::Delete,
+            Action::Register(_) => ActionKind::Register,
+            Action::Deregister(_) => ActionKind::Deregister,
         }
     }
 }
@@ -79,8 +94,16 @@ impl Action {
 /// Why a change cannot be made now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Blocked {
-    /// The WEC's ManagedCluster does not exist: the WEC is not registered with the ITS.
+    /// The WEC's ManagedCluster does not exist: the WEC is not registered with the ITS (and
+    /// what it takes to register it could not be read).
     NotRegistered,
+    /// The WEC is not registered and `register = false` keeps fleet from joining it.
+    RegisterDisabled,
+    /// `force_internal_endpoint_lookup` needs `kube-public/cluster-info` on the ITS, which
+    /// does not exist.
+    NoClusterInfo,
+    /// More WECs would be deregistered than `--max-deregister` allows.
+    DeregisterLimit { count: usize, max: usize },
 }
 
 /// Why an action was chosen, when it is not obvious.
@@ -144,6 +167,8 @@ pub struct DiffOptions {
     pub prune: bool,
     /// Only these WECs (empty: all).
     pub targets: BTreeSet<WecName>,
+    /// With `prune`: deregister at most this many WECs at once; more hold them all back.
+    pub max_deregister: usize,
 }
 
 /// The result of a diff.
@@ -230,7 +255,10 @@ pub fn diff(
         });
     }
 
+    registrations(fleet, observed, &mut out.changes);
+
     // ManagedClusters fleet does not declare.
+    let mut deregister = Vec::new();
     for (r, live) in observed.of_kind(Kind::ManagedCluster) {
         let name = WecName::from(r.name.as_str());
         if fleet.wecs.contains_key(&name) {
@@ -239,13 +267,42 @@ pub fn diff(
         let fleet_touched = owners(live)
             .values()
             .flatten()
-            .any(|o| o.manager == MANAGER);
-        if fleet_touched {
-            out.orphaned_wecs.push(name);
-        } else {
+            .any(|o| is_fleet_manager(&o.manager));
+        if !fleet_touched {
             out.unmanaged_wecs.push(name);
+            continue;
+        }
+        if opts.prune
+            && let Some(context) = registered_by_fleet(observed, &name)
+        {
+            deregister.push(Change {
+                object: change_object(&name),
+                wec: Some(name.clone()),
+                expansion: None,
+                action: Action::Deregister(Deregistration {
+                    wec: name.clone(),
+                    context,
+                }),
+                cause: Cause::Config,
+                fields: Vec::new(),
+                blocked: None,
+                reason: Some(Reason::WecRemoved),
+                depends_on: Vec::new(),
+                observed: observed_identity(live),
+            });
+        }
+        out.orphaned_wecs.push(name);
+    }
+    let count = deregister.len();
+    if count > opts.max_deregister {
+        for c in &mut deregister {
+            c.blocked = Some(Blocked::DeregisterLimit {
+                count,
+                max: opts.max_deregister,
+            });
         }
     }
+    out.changes.extend(deregister);
 
     if !opts.targets.is_empty() {
         retain_targets(&mut out, fleet, &opts.targets);
@@ -276,6 +333,47 @@ pub fn diff(
     out.changes
         .sort_by(|a, b| a.wec.cmp(&b.wec).then_with(|| a.object.cmp(&b.object)));
     out
+}
+
+/// Plans the registration of every WEC that needs one and makes the WEC's other changes wait
+/// on it. A WEC that cannot be registered keeps its ManagedCluster changes blocked, saying why.
+fn registrations(fleet: &DesiredFleet, observed: &ObservedFleet, changes: &mut Vec<Change>) {
+    let mut planned = Vec::new();
+    for wec in fleet.wecs.values() {
+        let blocked = match registration::registration(fleet, wec, observed) {
+            Ok(Some(reg)) => {
+                planned.push(Change {
+                    object: change_object(&wec.name),
+                    wec: Some(wec.name.clone()),
+                    expansion: None,
+                    action: Action::Register(reg),
+                    cause: Cause::Config,
+                    fields: Vec::new(),
+                    blocked: None,
+                    reason: None,
+                    depends_on: Vec::new(),
+                    observed: None,
+                });
+                None
+            }
+            Ok(None) if !wec.register => Some(Blocked::RegisterDisabled),
+            Ok(None) => Some(Blocked::NotRegistered),
+            Err(RegistrationProblem::NoClusterInfo) => Some(Blocked::NoClusterInfo),
+        };
+        let registering = blocked.is_none();
+        for c in changes
+            .iter_mut()
+            .filter(|c| c.wec.as_ref() == Some(&wec.name))
+        {
+            if registering {
+                c.blocked = None;
+                c.depends_on.push(change_object(&wec.name));
+            } else if c.blocked.is_some() {
+                c.blocked = blocked;
+            }
+        }
+    }
+    changes.extend(planned);
 }
 
 /// Keeps the targeted WECs' changes and the shared objects they need: those of the RBAC
@@ -414,7 +512,7 @@ fn diff_object(
         owned
             .get(p)?
             .iter()
-            .filter(|o| o.manager != MANAGER)
+            .filter(|o| !is_fleet_manager(&o.manager))
             .max_by(|a, b| {
                 (a.operation == Operation::Apply, &a.time, &b.manager).cmp(&(
                     b.operation == Operation::Apply,
@@ -438,7 +536,7 @@ fn diff_object(
                 manager: Some(o.manager.clone()),
             },
             None if last.get(path) == Some(after) => Cause::Drift {
-                manager: last_foreign_writer(live, MANAGER),
+                manager: last_foreign_writer(live),
             },
             Some(o) if before.is_some() && last.get(path) != before => Cause::Conflict {
                 manager: o.manager.clone(),

@@ -5,8 +5,11 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+use k8s_openapi::api::core::v1::ServiceAccount;
 use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch,
+    PatchParams, PostParams,
 };
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use kube::core::Status;
@@ -17,7 +20,7 @@ use tokio::sync::Mutex;
 use crate::config::model::ClusterAccess;
 use crate::model::text::closest;
 use crate::model::vocab::MANAGER;
-use crate::model::{Kind, ObjectRef};
+use crate::model::{Endpoint, Kind, ObjectRef, Sensitive};
 
 /// Errors talking to clusters, with their sources kept. Messages never include credentials
 /// or Secret data.
@@ -81,6 +84,15 @@ pub enum KubeError {
         #[source]
         source: Box<kube::Error>,
     },
+    /// The API server answered a TokenRequest without a token.
+    #[error("{what} on `{context}`: the answer holds no token")]
+    #[diagnostic(
+        code(fleet::kube::empty_token),
+        help(
+            "is the TokenRequest API enabled on this API server (--service-account-issuer and signing keys)?"
+        )
+    )]
+    EmptyToken { context: String, what: String },
     /// fleet built a body the client cannot encode: a bug in fleet.
     #[error("cannot encode {object} for the API server")]
     #[diagnostic(
@@ -157,6 +169,8 @@ pub struct Cluster {
     pub client: Client,
     /// The API server URL.
     pub server: String,
+    /// The CA the kubeconfig trusts for this server (base64 PEM), if it names one.
+    pub ca_data: Option<String>,
 }
 
 /// Clients per context, built once per run; each kubeconfig file is read once.
@@ -247,15 +261,34 @@ impl Clients {
         // kube retries 429/503/504 for up to ~1000 s by default: too long for a CLI run.
         cfg.default_retry = false;
         let server = cfg.cluster_url.to_string().trim_end_matches('/').to_owned();
+        let ca_data = cfg.root_cert.as_deref().map(pem_bundle);
         let client = Client::try_from(cfg).map_err(|e| context_error(Box::new(e)))?;
         let cluster = Cluster {
             context: access.context.clone(),
             client,
             server,
+            ca_data,
         };
         self.cache.lock().await.insert(key, cluster.clone());
         Ok(cluster)
     }
+}
+
+/// DER certificates as kubeconfig `certificate-authority-data`: base64 of the PEM bundle.
+fn pem_bundle(ders: &[Vec<u8>]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut pem = String::new();
+    for der in ders {
+        pem.push_str("-----BEGIN CERTIFICATE-----\n");
+        let body = b64.encode(der);
+        for line in body.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+            pem.push('\n');
+        }
+        pem.push_str("-----END CERTIFICATE-----\n");
+    }
+    b64.encode(pem)
 }
 
 /// Retries a read a few times (about 3 s in all) on 429, 503 and 504: an API server that is
@@ -343,6 +376,16 @@ impl Cluster {
     /// Server-side apply of `body` as field manager `fleet`, taking over conflicting fields
     /// (the plan showed them).
     pub async fn apply(&self, r: &ObjectRef, body: &Value) -> Result<Value, KubeError> {
+        self.apply_as(MANAGER, r, body).await
+    }
+
+    /// Server-side apply of `body` as field manager `manager`, taking over conflicts.
+    pub async fn apply_as(
+        &self,
+        manager: &str,
+        r: &ObjectRef,
+        body: &Value,
+    ) -> Result<Value, KubeError> {
         let obj: DynamicObject =
             serde_json::from_value(body.clone()).map_err(|source| KubeError::Encode {
                 object: r.clone(),
@@ -351,7 +394,7 @@ impl Cluster {
         api(&self.client, r.kind, r.namespace.as_deref())
             .patch(
                 &r.name,
-                &PatchParams::apply(MANAGER).force(),
+                &PatchParams::apply(manager).force(),
                 &Patch::Apply(&obj),
             )
             .await
@@ -368,6 +411,106 @@ impl Cluster {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
             Err(e) => Err(self.error(format!("delete {}", r.display_name()), e)),
+        }
+    }
+
+    /// A short-lived token of a service account (TokenRequest API), never shown.
+    pub async fn token(
+        &self,
+        namespace: &str,
+        service_account: &str,
+        seconds: i64,
+    ) -> Result<Sensitive, KubeError> {
+        let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
+        let request = TokenRequest {
+            spec: TokenRequestSpec {
+                audiences: Vec::new(),
+                expiration_seconds: Some(seconds),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let what = || format!("request a token for {namespace}/{service_account}");
+        let answer = api
+            .create_token_request(service_account, &PostParams::default(), &request)
+            .await
+            .map_err(|e| self.error(what(), e))?;
+        answer
+            .status
+            .map(|s| Sensitive::new(s.token))
+            .filter(|t| !t.expose().is_empty())
+            .ok_or_else(|| KubeError::EmptyToken {
+                context: self.context.clone(),
+                what: what(),
+            })
+    }
+
+    /// Approves a CSR through its `approval` subresource, as `kubectl certificate approve`
+    /// does.
+    pub async fn approve_csr(&self, name: &str, message: &str) -> Result<(), KubeError> {
+        let api = api(&self.client, Kind::CertificateSigningRequest, None);
+        let what = || format!("approve CertificateSigningRequest {name}");
+        let mut csr = to_value(api.get(name).await.map_err(|e| self.error(what(), e))?);
+        let condition = serde_json::json!({
+            "type": "Approved", "status": "True", "reason": "FleetApprove", "message": message,
+        });
+        match csr
+            .pointer_mut("/status/conditions")
+            .and_then(Value::as_array_mut)
+        {
+            Some(conditions) => conditions.push(condition),
+            None => csr["status"] = serde_json::json!({ "conditions": [condition] }),
+        }
+        api.replace_subresource("approval", name, &PostParams::default(), &csr)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error(what(), e))
+    }
+
+    /// Whether a CRD reports `Established`.
+    pub async fn crd_established(&self, name: &str) -> Result<bool, KubeError> {
+        let crd = self.get(Kind::CustomResourceDefinition, None, name).await?;
+        Ok(crd.is_some_and(|c| {
+            c.pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .is_some_and(|cs| {
+                    cs.iter().any(|c| {
+                        c.get("type").and_then(Value::as_str) == Some("Established")
+                            && c.get("status").and_then(Value::as_str) == Some("True")
+                    })
+                })
+        }))
+    }
+
+    /// The cluster as its `kube-public/cluster-info` describes it (what `clusteradm join
+    /// --force-internal-endpoint-lookup` uses), or `None` when it has none.
+    pub async fn cluster_info(&self) -> Result<Option<Endpoint>, KubeError> {
+        let Some(cm) = self
+            .get(Kind::ConfigMap, Some("kube-public"), "cluster-info")
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(text) = cm.pointer("/data/kubeconfig").and_then(Value::as_str) else {
+            return Ok(None);
+        };
+        let cluster = Kubeconfig::from_yaml(text)
+            .ok()
+            .and_then(|kc| kc.clusters.into_iter().next())
+            .and_then(|c| c.cluster);
+        Ok(cluster.and_then(|c| {
+            Some(Endpoint {
+                server: c.server?,
+                ca_data: c.certificate_authority_data,
+            })
+        }))
+    }
+
+    /// The server and CA this context reaches.
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint {
+            server: self.server.clone(),
+            ca_data: self.ca_data.clone(),
         }
     }
 

@@ -6,6 +6,8 @@
 //! - [`vocab`]: fleet's labels, annotations and the names of the objects it creates;
 //! - [`last_applied`]: the record fleet keeps on the objects it applies;
 //! - [`observed`]: the live state as read, and what could not be read;
+//! - [`registration`]: where a WEC stands in OCM registration;
+//! - [`sensitive`]: secrets that are never shown;
 //! - [`text`]: small wording helpers shared by the diagnostics and the views.
 //!
 //! Everything above (`config`, `desired`, `observe`, `diff`, `plan`, `apply`, `render`,
@@ -15,10 +17,14 @@ pub mod last_applied;
 pub mod names;
 pub mod object;
 pub mod observed;
+pub mod registration;
+pub mod sensitive;
 pub mod text;
 pub mod vocab;
 
 pub use last_applied::LastApplied;
 pub use names::{ExpansionName, WecName};
 pub use object::{Kind, Location, ObjectRef};
-pub use observed::{ObservedFleet, ReadFailure};
+pub use observed::{Endpoint, ObservedFleet, ReadFailure};
+pub use registration::RegState;
+pub use sensitive::Sensitive;

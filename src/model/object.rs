@@ -41,18 +41,29 @@ pub enum Kind {
     Role,
     RoleBinding,
     BindingPolicy,
+    // What registration reads and writes (`clusteradm join` / `accept` at the API level).
+    Klusterlet,
+    CustomResourceDefinition,
+    ServiceAccount,
+    Secret,
+    Deployment,
+    CertificateSigningRequest,
 }
 
 impl Kind {
     /// `apiVersion` of the kind.
     pub fn api_version(self) -> &'static str {
         match self {
-            Kind::Namespace | Kind::ConfigMap => "v1",
+            Kind::Namespace | Kind::ConfigMap | Kind::ServiceAccount | Kind::Secret => "v1",
             Kind::ManagedCluster => "cluster.open-cluster-management.io/v1",
             Kind::ClusterRole | Kind::ClusterRoleBinding | Kind::Role | Kind::RoleBinding => {
                 "rbac.authorization.k8s.io/v1"
             }
             Kind::BindingPolicy => "control.kubestellar.io/v1alpha1",
+            Kind::Klusterlet => "operator.open-cluster-management.io/v1",
+            Kind::CustomResourceDefinition => "apiextensions.k8s.io/v1",
+            Kind::Deployment => "apps/v1",
+            Kind::CertificateSigningRequest => "certificates.k8s.io/v1",
         }
     }
 
@@ -79,12 +90,26 @@ impl Kind {
             Kind::Role => "roles",
             Kind::RoleBinding => "rolebindings",
             Kind::BindingPolicy => "bindingpolicies",
+            Kind::Klusterlet => "klusterlets",
+            Kind::CustomResourceDefinition => "customresourcedefinitions",
+            Kind::ServiceAccount => "serviceaccounts",
+            Kind::Secret => "secrets",
+            Kind::Deployment => "deployments",
+            Kind::CertificateSigningRequest => "certificatesigningrequests",
         }
     }
 
     /// Whether objects of this kind live in a namespace.
     pub fn namespaced(self) -> bool {
-        matches!(self, Kind::ConfigMap | Kind::Role | Kind::RoleBinding)
+        matches!(
+            self,
+            Kind::ConfigMap
+                | Kind::Role
+                | Kind::RoleBinding
+                | Kind::ServiceAccount
+                | Kind::Secret
+                | Kind::Deployment
+        )
     }
 
     /// The `kind` string.
@@ -98,6 +123,12 @@ impl Kind {
             Kind::Role => "Role",
             Kind::RoleBinding => "RoleBinding",
             Kind::BindingPolicy => "BindingPolicy",
+            Kind::Klusterlet => "Klusterlet",
+            Kind::CustomResourceDefinition => "CustomResourceDefinition",
+            Kind::ServiceAccount => "ServiceAccount",
+            Kind::Secret => "Secret",
+            Kind::Deployment => "Deployment",
+            Kind::CertificateSigningRequest => "CertificateSigningRequest",
         }
     }
 }

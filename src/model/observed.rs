@@ -35,19 +35,34 @@ impl fmt::Display for ReadFailure {
     }
 }
 
+/// An API server as a kubeconfig names it: its URL and the CA that signs its certificate
+/// (base64 PEM, as kubeconfigs hold it). Neither is secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub server: String,
+    pub ca_data: Option<String>,
+}
+
 /// Everything observe read in one pass.
 #[derive(Debug, Clone, Default)]
 pub struct ObservedFleet {
-    /// Live objects (full JSON, `managedFields` included).
+    /// Live objects (full JSON, `managedFields` included; Secrets without their data).
     pub objects: BTreeMap<ObjectRef, Value>,
     /// What was listed successfully: absence of an object there means it does not exist.
     pub listed: BTreeSet<(Location, Kind)>,
+    /// Single objects read by name: absent from `objects` means they do not exist.
+    pub fetched: BTreeSet<ObjectRef>,
     /// Control planes that could not be read, with the reason.
     pub unreadable: BTreeMap<Location, ReadFailure>,
     /// Identity of the ITS (`kube-system` namespace UID).
     pub its_uid: Option<String>,
     /// The ITS's API server URL.
     pub its_server: Option<String>,
+    /// The ITS as its kubeconfig context reaches it (URL and CA).
+    pub its_endpoint: Option<Endpoint>,
+    /// The ITS as its `kube-public/cluster-info` describes it, when that was read and
+    /// exists (`force_internal_endpoint_lookup` joins use it).
+    pub cluster_info: Option<Endpoint>,
 }
 
 impl ObservedFleet {
@@ -75,13 +90,31 @@ impl ObservedFleet {
         self.listed.insert((location.clone(), kind));
     }
 
+    /// Records a successful GET of `r`: the object, or `None` when it does not exist.
+    /// Secrets are kept without their data.
+    pub fn insert_get(&mut self, r: ObjectRef, item: Option<Value>) {
+        if let Some(mut item) = item {
+            if r.kind == Kind::Secret
+                && let Some(map) = item.as_object_mut()
+            {
+                map.remove("data");
+                map.remove("stringData");
+            }
+            self.objects.insert(r.clone(), item);
+        }
+        self.fetched.insert(r);
+    }
+
     /// Adds what another read found.
     pub fn merge(&mut self, from: ObservedFleet) {
         self.objects.extend(from.objects);
         self.listed.extend(from.listed);
+        self.fetched.extend(from.fetched);
         self.unreadable.extend(from.unreadable);
         self.its_uid = self.its_uid.take().or(from.its_uid);
         self.its_server = self.its_server.take().or(from.its_server);
+        self.its_endpoint = self.its_endpoint.take().or(from.its_endpoint);
+        self.cluster_info = self.cluster_info.take().or(from.cluster_info);
     }
 
     /// The live object, if it exists.
@@ -92,7 +125,7 @@ impl ObservedFleet {
     /// Whether the existence of `r` is known (its kind was listed where it lives).
     pub fn knows(&self, r: &ObjectRef) -> bool {
         !self.unreadable.contains_key(&r.location)
-            && self.listed.contains(&(r.location.clone(), r.kind))
+            && (self.listed.contains(&(r.location.clone(), r.kind)) || self.fetched.contains(r))
     }
 
     /// Whether anything could not be read.

@@ -53,3 +53,49 @@ pub fn managed_by_fleet(live: &serde_json::Value) -> bool {
         .and_then(serde_json::Value::as_str)
         == Some(MANAGER)
 }
+
+/// OCM's names, as `clusteradm init`, `join` and `accept` use them.
+pub mod ocm {
+    /// Namespace of the klusterlet operator on a WEC, and of the bootstrap service account
+    /// on the ITS.
+    pub const OPERATOR_NS: &str = "open-cluster-management";
+    /// Namespace of the klusterlet agent on a WEC.
+    pub const AGENT_NS: &str = "open-cluster-management-agent";
+    /// The Secret on a WEC holding the bootstrap kubeconfig (the agent's first credentials).
+    pub const BOOTSTRAP_SECRET: &str = "bootstrap-hub-kubeconfig";
+    /// The Secret on a WEC where the agent keeps its hub credentials once accepted.
+    pub const HUB_SECRET: &str = "hub-kubeconfig-secret";
+    /// Name of the Klusterlet, the klusterlet operator's Deployment, ClusterRole, binding
+    /// and service account.
+    pub const KLUSTERLET: &str = "klusterlet";
+    /// The Klusterlet CRD.
+    pub const KLUSTERLET_CRD: &str = "klusterlets.operator.open-cluster-management.io";
+    /// The service account on the ITS whose tokens bootstrap an agent.
+    pub const BOOTSTRAP_SA: &str = "agent-registration-bootstrap";
+    /// The username the ITS gives a request made with a token of [`BOOTSTRAP_SA`].
+    pub const BOOTSTRAP_USER: &str =
+        "system:serviceaccount:open-cluster-management:agent-registration-bootstrap";
+    /// Label an agent puts on its CSRs.
+    pub const CLUSTER_NAME_LABEL: &str = "open-cluster-management.io/cluster-name";
+    /// The signer of agents' client certificates.
+    pub const CLIENT_SIGNER: &str = "kubernetes.io/kube-apiserver-client";
+    /// ManagedCluster condition: the agent joined with accepted credentials.
+    pub const JOINED: &str = "ManagedClusterJoined";
+    /// ManagedCluster condition: the WEC's API server is healthy as seen by its agent.
+    pub const AVAILABLE: &str = "ManagedClusterConditionAvailable";
+    /// ManagedCluster condition: the hub accepted the cluster.
+    pub const HUB_ACCEPTED: &str = "HubAcceptedManagedCluster";
+}
+
+/// Field manager of fleet's registration writes (`spec.hubAcceptsClient` and
+/// [`REGISTERED_BY`] on a ManagedCluster). Apart from [`MANAGER`] so that fleet's label
+/// writes never drop them.
+pub const REGISTRATION_MANAGER: &str = "fleet-registration";
+/// Annotation on a ManagedCluster fleet registered: the kubeconfig context it joined the WEC
+/// through (what deregistration unjoins through once the WEC has left fleet.toml).
+pub const REGISTERED_BY: &str = "fleet.kubestellar.io/registered-through-context";
+
+/// Whether a field manager is one of fleet's.
+pub fn is_fleet_manager(manager: &str) -> bool {
+    manager == MANAGER || manager == REGISTRATION_MANAGER
+}

@@ -19,8 +19,12 @@ use futures::stream;
 use crate::config::model::{ClusterAccess, DesiredFleet, RbacMode};
 use crate::desired::DesiredState;
 use crate::kube::{Clients, Cluster, KubeError};
+use crate::model::registration::{
+    bootstrap_secret_ref, klusterlet_ref, managed_cluster_ref, needs_wec_read, true_conditions,
+};
+use crate::model::vocab::ocm::{AVAILABLE, CLUSTER_NAME_LABEL};
 use crate::model::vocab::{PROPERTIES_NS, fleet_selector};
-use crate::model::{Kind, LastApplied, Location, ObservedFleet, ReadFailure, WecName};
+use crate::model::{Kind, LastApplied, Location, ObjectRef, ObservedFleet, ReadFailure, WecName};
 
 /// How to observe.
 #[derive(Debug, Clone)]
@@ -44,13 +48,10 @@ async fn read_namespaces(
     names: Option<&BTreeSet<String>>,
     o: &mut ObservedFleet,
 ) -> Result<(), KubeError> {
-    let mut found = Vec::new();
     for n in names.into_iter().flatten() {
-        if let Some(ns) = c.get(Kind::Namespace, None, n).await? {
-            found.push(ns);
-        }
+        let ns = c.get(Kind::Namespace, None, n).await?;
+        o.insert_get(ObjectRef::cluster(loc.clone(), Kind::Namespace, n), ns);
     }
-    o.insert_list(loc, Kind::Namespace, found);
     Ok(())
 }
 
@@ -61,6 +62,7 @@ async fn read_its(
 ) -> Result<(), KubeError> {
     o.its_uid = Some(c.identity().await?);
     o.its_server = Some(c.server.clone());
+    o.its_endpoint = Some(c.endpoint());
     let mcs = c.list(Kind::ManagedCluster, None, None).await?;
     o.insert_list(&Location::Its, Kind::ManagedCluster, mcs);
     let cms = c.list(Kind::ConfigMap, Some(PROPERTIES_NS), None).await?;
@@ -88,12 +90,73 @@ async fn read_rbac(
     Ok(o)
 }
 
-/// WECs to read: targeted ones with direct RBAC now, or recorded as holding fleet objects.
+/// What registration needs from the ITS beyond its ManagedClusters, when some WEC fleet
+/// registers is not Available: the CSRs agents filed, and `kube-public/cluster-info`
+/// (where `force_internal_endpoint_lookup` joins find the hub).
+async fn read_registration_on_its(c: &Cluster, o: &mut ObservedFleet) -> Result<(), KubeError> {
+    let csrs = c
+        .list(
+            Kind::CertificateSigningRequest,
+            None,
+            Some(CLUSTER_NAME_LABEL),
+        )
+        .await?;
+    o.insert_list(&Location::Its, Kind::CertificateSigningRequest, csrs);
+    o.cluster_info = c.cluster_info().await?;
+    Ok(())
+}
+
+/// What the WEC itself says about its registration: its Klusterlet and bootstrap Secret.
+async fn read_registration_on_wec(
+    c: &Cluster,
+    wec: &WecName,
+    o: &mut ObservedFleet,
+) -> Result<(), KubeError> {
+    for r in [klusterlet_ref(wec), bootstrap_secret_ref(wec)] {
+        let live = c.get(r.kind, r.namespace.as_deref(), &r.name).await?;
+        o.insert_get(r, live);
+    }
+    Ok(())
+}
+
+/// WECs fleet registers that are not Available (targeted ones only).
+fn registering<'a>(
+    fleet: &'a DesiredFleet,
+    observed: &ObservedFleet,
+    targets: &BTreeSet<WecName>,
+) -> Vec<&'a WecName> {
+    fleet
+        .wecs
+        .values()
+        .filter(|w| w.register && (targets.is_empty() || targets.contains(&w.name)))
+        .filter(|w| {
+            observed
+                .get(&managed_cluster_ref(&w.name))
+                .is_none_or(|mc| !true_conditions(mc).contains(AVAILABLE))
+        })
+        .map(|w| &w.name)
+        .collect()
+}
+
+/// One WEC to read: its direct RBAC, its registration objects, or both.
+struct WecRead {
+    name: WecName,
+    access: ClusterAccess,
+    rbac: bool,
+    registration: bool,
+}
+
+/// WECs to read: targeted ones with direct RBAC now, or recorded as holding fleet objects,
+/// and those whose registration state only they can tell.
 fn wecs_to_read(
     fleet: &DesiredFleet,
     observed: &ObservedFleet,
     targets: &BTreeSet<WecName>,
-) -> Vec<(WecName, ClusterAccess)> {
+) -> Vec<WecRead> {
+    let registration: BTreeSet<&WecName> = registering(fleet, observed, targets)
+        .into_iter()
+        .filter(|w| needs_wec_read(observed, w))
+        .collect();
     let recorded: BTreeSet<&str> = observed
         .of_kind(Kind::ManagedCluster)
         .filter(|(_, live)| {
@@ -109,8 +172,13 @@ fn wecs_to_read(
         .wecs
         .values()
         .filter(|w| targets.is_empty() || targets.contains(&w.name))
-        .filter(|w| recorded.contains(w.name.as_str()) || fleet.uses_mode(w, RbacMode::Direct))
-        .map(|w| (w.name.clone(), w.access.clone()))
+        .map(|w| WecRead {
+            name: w.name.clone(),
+            access: w.access.clone(),
+            rbac: recorded.contains(w.name.as_str()) || fleet.uses_mode(w, RbacMode::Direct),
+            registration: registration.contains(&w.name),
+        })
+        .filter(|r| r.rbac || r.registration)
         .collect()
 }
 
@@ -159,16 +227,35 @@ pub async fn observe(
     let (its, wds) = tokio::join!(its, wds);
     record(&mut observed, Location::Its, its)?;
     record(&mut observed, Location::Wds, wds)?;
+    if !observed.unreadable.contains_key(&Location::Its)
+        && !registering(fleet, &observed, &opts.targets).is_empty()
+    {
+        let more = async {
+            let c = clients.get(&fleet.its.access).await?;
+            let mut o = ObservedFleet::default();
+            read_registration_on_its(&c, &mut o).await?;
+            Ok(o)
+        };
+        record(&mut observed, Location::Its, more.await)?;
+    }
 
     let wecs = wecs_to_read(fleet, &observed, &opts.targets);
     let results: Vec<(Location, Result<ObservedFleet, KubeError>)> = stream::iter(wecs)
-        .map(|(name, access)| {
-            let loc = Location::Wec(name);
+        .map(|read| {
+            let loc = Location::Wec(read.name.clone());
             let ns = namespaces.get(&loc).cloned();
             async move {
                 let r = async {
-                    let c = clients.get(&access).await?;
-                    read_rbac(&c, &loc, ns.as_ref(), false).await
+                    let c = clients.get(&read.access).await?;
+                    let mut o = if read.rbac {
+                        read_rbac(&c, &loc, ns.as_ref(), false).await?
+                    } else {
+                        ObservedFleet::default()
+                    };
+                    if read.registration {
+                        read_registration_on_wec(&c, &read.name, &mut o).await?;
+                    }
+                    Ok(o)
                 }
                 .await;
                 (loc, r)

@@ -39,6 +39,10 @@ pub struct Summary {
     pub destroy: usize,
     /// Changes that cannot be made yet (e.g. WEC not registered).
     pub blocked: usize,
+    /// WECs to register.
+    pub register: usize,
+    /// WECs to deregister.
+    pub deregister: usize,
 }
 
 impl Summary {
@@ -52,6 +56,8 @@ impl Summary {
                 self.destroy += 1;
             }
             ActionKind::Delete => self.destroy += 1,
+            ActionKind::Register => self.register += 1,
+            ActionKind::Deregister => self.deregister += 1,
         }
     }
 }

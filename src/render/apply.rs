@@ -6,10 +6,11 @@
 use owo_colors::Style;
 
 use super::human::Painter;
+use super::layout::subject;
 use super::words::{action_done, blocked_text};
 use crate::apply::{ApplyError, ApplyReport, Outcome};
 use crate::diff::Change;
-use crate::model::text::error_chain;
+use crate::model::text::{error_chain, plural};
 use crate::plan::Plan;
 
 /// An apply error's message and causes on one line.
@@ -51,26 +52,26 @@ impl Progress {
                     self.done,
                     self.total,
                     p.paint("✓", Style::new().green()),
-                    c.object,
+                    subject(c),
                     action_done(c.kind())
                 )
             }
             Outcome::Failed(e) => format!(
                 "{} {} failed: {}",
                 p.paint("✗", Style::new().red()),
-                c.object,
+                subject(c),
                 error_text(e)
             ),
             Outcome::Skipped { dependency } => format!(
                 "{} {} skipped: {}",
                 p.paint("↷", Style::new().yellow()),
-                c.object,
+                subject(c),
                 skipped_text(plan, *dependency)
             ),
             Outcome::Blocked(b) => format!(
                 "{} {} blocked: {}",
                 p.paint("⊘", Style::new().dimmed()),
-                c.object,
+                subject(c),
                 blocked_text(*b, c)
             ),
         }
@@ -80,7 +81,7 @@ impl Progress {
 fn skipped_text(plan: &Plan, dependency: usize) -> String {
     format!(
         "depends on {}, which was not applied",
-        plan.diff.changes[dependency].object
+        subject(&plan.diff.changes[dependency])
     )
 }
 
@@ -91,11 +92,24 @@ pub fn summary(plan: &Plan, report: &ApplyReport, color: bool) -> String {
     let t = report.tally(changes);
     let unread = &plan.diff.unreadable;
     let (add, change, destroy) = (t.done.add, t.done.change, t.done.destroy);
+    let mut wecs = String::new();
+    if t.done.register > 0 {
+        wecs.push_str(&format!(
+            "{} registered, ",
+            plural(t.done.register, "WEC", "WECs")
+        ));
+    }
+    if t.done.deregister > 0 {
+        wecs.push_str(&format!(
+            "{} deregistered, ",
+            plural(t.done.deregister, "WEC", "WECs")
+        ));
+    }
     let mut out = String::from("\n");
     if !report.partially_failed() && unread.is_empty() {
         out.push_str(&p.paint(
             &format!(
-                "Apply complete! Resources: {add} added, {change} changed, {destroy} destroyed."
+                "Apply complete! {wecs}Resources: {add} added, {change} changed, {destroy} destroyed."
             ),
             Style::new().green().bold(),
         ));
@@ -103,14 +117,14 @@ pub fn summary(plan: &Plan, report: &ApplyReport, color: bool) -> String {
         if t.blocked > 0 {
             out.push_str(&format!(
                 "{} stay blocked until their WECs are registered.\n",
-                crate::model::text::plural(t.blocked, "change", "changes")
+                plural(t.blocked, "change", "changes")
             ));
         }
         return out;
     }
     out.push_str(&p.paint(
         &format!(
-            "Apply partially failed: {add} added, {change} changed, {destroy} destroyed; {} failed, {} skipped, {} blocked.",
+            "Apply partially failed: {wecs}{add} added, {change} changed, {destroy} destroyed; {} failed, {} skipped, {} blocked.",
             t.failed, t.skipped, t.blocked
         ),
         Style::new().red().bold(),
@@ -119,7 +133,7 @@ pub fn summary(plan: &Plan, report: &ApplyReport, color: bool) -> String {
     for (c, o) in changes.iter().zip(&report.outcomes) {
         match o {
             Outcome::Failed(e) => {
-                out.push_str(&format!("  ✗ {}: {}\n", c.object, error_text(e)));
+                out.push_str(&format!("  ✗ {}: {}\n", subject(c), error_text(e)));
                 if let Some(help) = miette::Diagnostic::help(e.as_ref()) {
                     out.push_str(&format!("      help: {help}\n"));
                 }
@@ -127,7 +141,7 @@ pub fn summary(plan: &Plan, report: &ApplyReport, color: bool) -> String {
             Outcome::Skipped { dependency } => {
                 out.push_str(&format!(
                     "  ↷ {}: {}\n",
-                    c.object,
+                    subject(c),
                     skipped_text(plan, *dependency)
                 ));
             }

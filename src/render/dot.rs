@@ -35,7 +35,8 @@ fn color(a: ActionKind) -> &'static str {
         ActionKind::Create => "darkgreen",
         ActionKind::Update => "darkgoldenrod",
         ActionKind::Replace => "magenta3",
-        ActionKind::Delete => "red3",
+        ActionKind::Delete | ActionKind::Deregister => "red3",
+        ActionKind::Register => "blue3",
     }
 }
 

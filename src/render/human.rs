@@ -41,10 +41,10 @@ impl Painter {
 
     pub(crate) fn action(&self, a: ActionKind) -> Style {
         match a {
-            ActionKind::Create => Style::new().green(),
+            ActionKind::Create | ActionKind::Register => Style::new().green(),
             ActionKind::Update => Style::new().yellow(),
             ActionKind::Replace => Style::new().magenta(),
-            ActionKind::Delete => Style::new().red(),
+            ActionKind::Delete | ActionKind::Deregister => Style::new().red(),
         }
     }
 

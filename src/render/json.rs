@@ -4,9 +4,10 @@
 //! The wire types below are the contract, kept apart from fleet's internal types so that
 //! refactoring the diff never changes the output by accident.
 //!
-//! # Plan and drift report, `format_version` 1.1
+//! # Plan and drift report, `format_version` 1.2
 //!
-//! 1.1 added `help` to `unreadable` entries.
+//! 1.1 added `help` to `unreadable` entries; 1.2 added registration: the actions `register`
+//! and `deregister`, their counts, and `registration` on changes.
 //!
 //! Versioning follows Terraform's JSON plan: a minor bump only adds keys (consumers must
 //! ignore keys they do not know); a major bump breaks compatibility (consumers must reject a
@@ -15,7 +16,7 @@
 //!
 //! ```text
 //! {
-//!   "format_version": "1.1",
+//!   "format_version": "1.2",
 //!   "report":        "plan" | "drift",
 //!   "its_context":   string,              kubeconfig context of the ITS
 //!   "its_server":    string | null,       its API server URL
@@ -24,10 +25,12 @@
 //!   "targets":       [string],            --target values ("wec/NAME"); [] = whole fleet
 //!   "incomplete":    bool,                true when something could not be read: the
 //!                                         result is then partial, never "no changes"
-//!   "summary": {"add": n, "change": n, "destroy": n, "blocked": n},
+//!   "summary": {"add": n, "change": n, "destroy": n, "blocked": n,
+//!               "register": n, "deregister": n},
 //!                                         Terraform's counts: a replace counts in add and
 //!                                         destroy; blocked changes only in blocked
-//!   "actions": {"create": n, "update": n, "replace": n, "delete": n},
+//!   "actions": {"create": n, "update": n, "replace": n, "delete": n,
+//!               "register": n, "deregister": n},
 //!                                         changes per action (blocked ones included)
 //!   "causes":  {"config": n, "drift": n, "conflict": n},
 //!                                         changes per cause (a change's cause is the most
@@ -42,10 +45,11 @@
 //!       "name":        string
 //!     },
 //!     "wec":        string | null,        the WEC the object is for (null: shared)
-//!     "action":     "create" | "update" | "replace" | "delete",
+//!     "action":     "create" | "update" | "replace" | "delete" | "register" | "deregister",
 //!     "actions":    ["create"] | ["update"] | ["delete", "create"] | ["delete"],
 //!                                         Terraform-style: scan for "delete" to find
-//!                                         everything destructive
+//!                                         everything destructive (register is ["create"],
+//!                                         deregister ["delete"])
 //!     "cause": {"type": "config" | "drift" | "conflict", "manager": string | null},
 //!                                         manager: who drifted it / who owns the field
 //!     "blocked":    string | null,        why it cannot be applied yet
@@ -59,8 +63,18 @@
 //!       "after":  any | null,             null: the field is removed
 //!       "cause":  {"type": …, "manager": …}
 //!     }],
-//!     "observed": {"uid": string, "resource_version": string} | null
+//!     "observed": {"uid": string, "resource_version": string} | null,
 //!                                         the live object the change was computed against
+//!     "registration": null | {            for register and deregister
+//!       "from":    "absent" | "joined" | "csr-pending" | "accepted" | "Joined" | null,
+//!       "steps":   ["join", "accept", "wait"] (or its tail) | ["unjoin", "delete", "wait"],
+//!       "context": string | null,         kubeconfig context of the WEC
+//!       "hub_server": string | null,      where the agent reaches the ITS (join)
+//!       "klusterlet_mode": "Default" | "Singleton" | null,
+//!       "ocm_version": string | null,     tag of the OCM images (join)
+//!       "objects": [{…}]                  what join applies on the WEC; the bootstrap
+//!                                         Secret's content is never included
+//!     }
 //!   }],
 //!   "unreadable":     [{"location": string, "error": string, "help": string | null}],
 //!                                         error: the message and its causes; help: what
@@ -114,12 +128,12 @@ use std::collections::BTreeMap;
 use super::Header;
 use super::words::{action_name, blocked_text, cause_manager, cause_name, reason_text};
 use crate::apply::{ApplyReport, Outcome};
-use crate::diff::{ActionKind, Cause, Change, FieldChange};
+use crate::diff::{Action, ActionKind, Cause, Change, FieldChange};
 use crate::model::{Location, ObjectRef, ReadFailure};
 use crate::plan::Plan;
 
 /// The plan document's schema version written by this build.
-pub const FORMAT_VERSION: &str = "1.1";
+pub const FORMAT_VERSION: &str = "1.2";
 /// The apply report's schema version written by this build.
 pub const APPLY_FORMAT_VERSION: &str = "1.0";
 
@@ -159,6 +173,8 @@ pub struct JsonSummary {
     pub change: usize,
     pub destroy: usize,
     pub blocked: usize,
+    pub register: usize,
+    pub deregister: usize,
 }
 
 /// Changes per action.
@@ -168,6 +184,8 @@ pub struct JsonActions {
     pub update: usize,
     pub replace: usize,
     pub delete: usize,
+    pub register: usize,
+    pub deregister: usize,
 }
 
 /// Changes per cause.
@@ -192,6 +210,19 @@ pub struct JsonChange {
     pub depends_on: Vec<usize>,
     pub fields: Vec<JsonField>,
     pub observed: Option<JsonObserved>,
+    pub registration: Option<JsonRegistration>,
+}
+
+/// The steps of a registration or deregistration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonRegistration {
+    pub from: Option<String>,
+    pub steps: Vec<String>,
+    pub context: Option<String>,
+    pub hub_server: Option<String>,
+    pub klusterlet_mode: Option<String>,
+    pub ocm_version: Option<String>,
+    pub objects: Vec<JsonObject>,
 }
 
 /// Which object.
@@ -276,6 +307,8 @@ pub struct JsonResult {
 fn actions(a: ActionKind) -> Vec<String> {
     match a {
         ActionKind::Replace => vec!["delete".into(), "create".into()],
+        ActionKind::Register => vec!["create".into()],
+        ActionKind::Deregister => vec!["delete".into()],
         a => vec![action_name(a).into()],
     }
 }
@@ -298,6 +331,35 @@ impl From<&ObjectRef> for JsonObject {
             namespace: r.namespace.clone(),
             name: r.name.clone(),
         }
+    }
+}
+
+fn registration(c: &Change) -> Option<JsonRegistration> {
+    match &c.action {
+        Action::Register(r) => {
+            let join = r.join();
+            Some(JsonRegistration {
+                from: Some(r.from.to_string()),
+                steps: r.steps.iter().map(|s| s.name().to_owned()).collect(),
+                context: Some(r.context.clone()),
+                hub_server: join.map(|m| m.hub.server.clone()),
+                klusterlet_mode: join.map(|m| m.mode.as_str().to_owned()),
+                ocm_version: join.map(|m| m.ocm.version.clone()),
+                objects: join
+                    .map(|m| m.objects().iter().map(JsonObject::from).collect())
+                    .unwrap_or_default(),
+            })
+        }
+        Action::Deregister(d) => Some(JsonRegistration {
+            from: None,
+            steps: ["unjoin", "delete", "wait"].map(str::to_owned).to_vec(),
+            context: d.context.clone(),
+            hub_server: None,
+            klusterlet_mode: None,
+            ocm_version: None,
+            objects: Vec::new(),
+        }),
+        _ => None,
     }
 }
 
@@ -342,6 +404,7 @@ fn change(plan: &Plan, index: usize, c: &Change) -> JsonChange {
             uid: o.uid.clone(),
             resource_version: o.resource_version.clone(),
         }),
+        registration: registration(c),
     }
 }
 
@@ -356,6 +419,8 @@ pub fn document(plan: &Plan, header: &Header) -> JsonPlan {
             ActionKind::Update => &mut acts.update,
             ActionKind::Replace => &mut acts.replace,
             ActionKind::Delete => &mut acts.delete,
+            ActionKind::Register => &mut acts.register,
+            ActionKind::Deregister => &mut acts.deregister,
         } += 1;
         *match c.cause {
             Cause::Config => &mut causes.config,
@@ -371,6 +436,8 @@ pub fn document(plan: &Plan, header: &Header) -> JsonPlan {
             change: plan.summary.change,
             destroy: plan.summary.destroy,
             blocked: plan.summary.blocked,
+            register: plan.summary.register,
+            deregister: plan.summary.deregister,
         },
         actions: acts,
         causes,

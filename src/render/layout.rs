@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use crate::diff::{ActionKind, Change};
+use crate::diff::{Action, ActionKind, Change};
 use crate::model::{Location, WecName};
 use crate::plan::Plan;
 
@@ -78,6 +78,11 @@ pub(crate) fn sections(plan: &Plan) -> Vec<Section<'_>> {
 
 /// `Kind ns/name`, plus where it lives when that is not the place it is shown under.
 pub(crate) fn object_title(c: &Change, place: &Place<'_>) -> String {
+    match &c.action {
+        Action::Register(r) => return format!("registration ({} → Available)", r.from),
+        Action::Deregister(_) => return "deregistration".to_owned(),
+        _ => {}
+    }
     let name = c.object.display_name();
     if c.object.location == place.home() {
         return name;
@@ -89,8 +94,21 @@ pub(crate) fn object_title(c: &Change, place: &Place<'_>) -> String {
     }
 }
 
+/// What a change is about, with where it lives: `its: ConfigMap ns/name`, or
+/// `wec/NAME: registration` for (de)registrations. For progress and reports.
+pub(crate) fn subject(c: &Change) -> String {
+    match &c.action {
+        Action::Register(r) => format!("wec/{}: registration", r.wec),
+        Action::Deregister(d) => format!("wec/{}: deregistration", d.wec),
+        _ => c.object.to_string(),
+    }
+}
+
 /// `Kind ns/name` with its location, for lists outside the per-place sections.
 pub(crate) fn object_with_location(c: &Change) -> String {
+    if let Action::Deregister(d) = &c.action {
+        return format!("deregistration of wec/{}", d.wec);
+    }
     let at = match &c.object.location {
         Location::Its => "ITS".to_owned(),
         Location::Wds => "WDS".to_owned(),
@@ -107,6 +125,14 @@ pub(crate) fn legend(plan: &Plan) -> Vec<(ActionKind, &'static str)> {
         (ActionKind::Update, "update in place"),
         (ActionKind::Replace, "replace (destroy, then create)"),
         (ActionKind::Delete, "destroy"),
+        (
+            ActionKind::Register,
+            "register (join, accept, wait until Available)",
+        ),
+        (
+            ActionKind::Deregister,
+            "deregister (unjoin, delete the ManagedCluster)",
+        ),
     ]
     .into_iter()
     .filter(|(a, _)| present.contains(a))
@@ -119,7 +145,10 @@ pub(crate) fn destroys(plan: &Plan) -> Vec<&Change> {
         .changes
         .iter()
         .filter(|c| {
-            matches!(c.kind(), ActionKind::Delete | ActionKind::Replace) && c.blocked.is_none()
+            matches!(
+                c.kind(),
+                ActionKind::Delete | ActionKind::Replace | ActionKind::Deregister
+            ) && c.blocked.is_none()
         })
         .collect()
 }

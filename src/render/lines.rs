@@ -6,7 +6,9 @@ use serde_json::Value;
 
 use super::value::{block, inline, yamlish};
 use super::words::{causes, describe};
-use crate::diff::{Change, FieldChange};
+use crate::diff::{Action, Change, Deregistration, FieldChange, RegStep, Registration};
+use crate::model::Kind;
+use crate::model::vocab::ocm::{AVAILABLE, BOOTSTRAP_USER, JOINED};
 
 /// How a line relates old to new.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,9 +137,82 @@ pub(crate) fn line_diff(old: &str, new: &str) -> Vec<Line> {
 /// All lines of a change's fields; out-of-band causes are shown per field when the
 /// change's fields have different causes.
 pub(crate) fn change_lines(c: &Change) -> Vec<Line> {
+    match &c.action {
+        Action::Register(r) => return registration_lines(r),
+        Action::Deregister(d) => return deregistration_lines(d),
+        _ => {}
+    }
     let show_cause = causes(c).len() > 1;
     c.fields
         .iter()
         .flat_map(|f| field_lines(f, show_cause))
         .collect()
+}
+
+/// The steps of a registration: what join applies on the WEC (the bootstrap Secret's
+/// content is sensitive and never shown), what accept approves, what wait waits for.
+fn registration_lines(r: &Registration) -> Vec<Line> {
+    let mut out = Vec::new();
+    for step in &r.steps {
+        match step {
+            RegStep::Join(m) => {
+                out.push(Line::new(
+                    Mark::Add,
+                    0,
+                    format!(
+                        "join: Klusterlet ({}, OCM {}) through context {}; the agent reaches the ITS at {}",
+                        m.mode.as_str(),
+                        m.ocm.version,
+                        r.context,
+                        m.hub.server
+                    ),
+                ));
+                for o in m.objects() {
+                    let text = match o.kind {
+                        Kind::Secret => format!("{} = (sensitive)", o.display_name()),
+                        _ => o.display_name(),
+                    };
+                    out.push(Line {
+                        continued: true,
+                        ..Line::new(Mark::Add, 1, text)
+                    });
+                }
+            }
+            RegStep::Accept => out.push(Line::new(
+                Mark::Add,
+                0,
+                format!(
+                    "accept: approve the CSRs {BOOTSTRAP_USER} filed for {}, set hubAcceptsClient",
+                    r.wec
+                ),
+            )),
+            RegStep::Wait => out.push(Line::new(
+                Mark::Add,
+                0,
+                format!("wait: {JOINED} and {AVAILABLE} (up to --wait-timeout)"),
+            )),
+        }
+    }
+    out
+}
+
+/// The steps of a deregistration.
+fn deregistration_lines(d: &Deregistration) -> Vec<Line> {
+    let unjoin = match &d.context {
+        Some(c) => format!(
+            "unjoin through context {c} (when it answers): Klusterlet, Namespace open-cluster-management-agent, the klusterlet operator"
+        ),
+        None => "unjoin: skipped, fleet did not record the WEC's context".to_owned(),
+    };
+    [
+        unjoin,
+        format!(
+            "delete ManagedCluster {} on the ITS and wait for OCM's cleanup",
+            d.wec
+        ),
+        format!("delete the CSRs of {}", d.wec),
+    ]
+    .into_iter()
+    .map(|t| Line::new(Mark::Remove, 0, t))
+    .collect()
 }

@@ -12,10 +12,10 @@ use crate::plan::Plan;
 /// Terraform's symbol for an action.
 pub(crate) fn symbol(a: ActionKind) -> &'static str {
     match a {
-        ActionKind::Create => "+",
+        ActionKind::Create | ActionKind::Register => "+",
         ActionKind::Update => "~",
         ActionKind::Replace => "-/+",
-        ActionKind::Delete => "-",
+        ActionKind::Delete | ActionKind::Deregister => "-",
     }
 }
 
@@ -26,6 +26,8 @@ pub(crate) fn action_name(a: ActionKind) -> &'static str {
         ActionKind::Update => "update",
         ActionKind::Replace => "replace",
         ActionKind::Delete => "delete",
+        ActionKind::Register => "register",
+        ActionKind::Deregister => "deregister",
     }
 }
 
@@ -36,6 +38,8 @@ pub(crate) fn action_done(a: ActionKind) -> &'static str {
         ActionKind::Update => "updated",
         ActionKind::Replace => "replaced",
         ActionKind::Delete => "deleted",
+        ActionKind::Register => "registered",
+        ActionKind::Deregister => "deregistered",
     }
 }
 
@@ -72,6 +76,14 @@ pub(crate) fn blocked_text(b: Blocked, c: &Change) -> String {
         Blocked::NotRegistered => format!(
             "{} does not exist: the WEC is not registered with the ITS",
             c.object.display_name()
+        ),
+        Blocked::RegisterDisabled => format!(
+            "{} does not exist: the WEC is not registered, and `register = false` keeps fleet from joining it",
+            c.object.display_name()
+        ),
+        Blocked::NoClusterInfo => "the WEC cannot be joined: `force_internal_endpoint_lookup` needs kube-public/cluster-info on the ITS, which does not exist (set `hub_api_server` instead)".into(),
+        Blocked::DeregisterLimit { count, max } => format!(
+            "{count} WECs would be deregistered and --max-deregister is {max}: nothing is deregistered (raise --max-deregister to allow it)"
         ),
     }
 }
@@ -115,6 +127,8 @@ pub(crate) fn action_word(a: ActionKind) -> &'static str {
         ActionKind::Update => "update in place",
         ActionKind::Replace => "replace",
         ActionKind::Delete => "destroy",
+        ActionKind::Register => "register",
+        ActionKind::Deregister => "deregister",
     }
 }
 
@@ -207,10 +221,17 @@ pub(crate) fn closing_line(plan: &Plan, header: &Header) -> String {
             plural(unread, "place", "places")
         ),
         (Subject::Plan, _, _) => {
-            let mut line = format!(
-                "Plan: {} to add, {} to change, {} to destroy",
+            let mut line = String::from("Plan: ");
+            if s.register > 0 {
+                line.push_str(&format!("{} to register, ", s.register));
+            }
+            line.push_str(&format!(
+                "{} to add, {} to change, {} to destroy",
                 s.add, s.change, s.destroy
-            );
+            ));
+            if s.deregister > 0 {
+                line.push_str(&format!(", {} to deregister", s.deregister));
+            }
             if s.blocked > 0 {
                 line.push_str(&format!(", {} blocked", s.blocked));
             }

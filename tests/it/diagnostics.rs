@@ -120,6 +120,16 @@ case!(
     "[its]\ncontext = \"its1\"\nhub_api_server = \"its1.example.com:6443\"\n"
 );
 case!(
+    ocm_version_must_be_a_release_tag,
+    "fleet::config::invalid_format",
+    "[its]\ncontext = \"its1\"\nocm_version = \"1.0\"\n"
+);
+case!(
+    image_registry_must_be_a_registry_path,
+    "fleet::config::invalid_format",
+    "[its]\ncontext = \"its1\"\nimage_registry = \"https://quay.io/open-cluster-management/\"\n"
+);
+case!(
     context_must_not_be_empty,
     "fleet::config::invalid_format",
     "[its]\ncontext = \"its1\"\n\n[wec.cluster1]\ncontext = \"\"\n"

@@ -4,6 +4,7 @@
 //! ```text
 //! model ← config ← desired ← kube (I/O) ← observe
 //!                          ← diff ← plan ← apply ← render ← cli
+//! (apply also reads desired: the join manifest it fills with a token)
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,7 +21,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("observe", &["model", "config", "desired", "kube"]),
     ("diff", &["model", "config", "desired"]),
     ("plan", &["model", "diff"]),
-    ("apply", &["model", "config", "diff", "plan", "kube"]),
+    (
+        "apply",
+        &["model", "config", "desired", "diff", "plan", "kube"],
+    ),
     ("render", &["model", "diff", "plan", "apply"]),
     (
         "cli",

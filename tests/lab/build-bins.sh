@@ -59,6 +59,7 @@ api_dir=$(cd "$here/go/ocm" && go list -m -f '{{.Dir}}' open-cluster-management.
 if [ -z "$api_dir" ] || [ ! -d "$api_dir" ]; then
   api_dir=$(cd "$here/go/ocm" && go mod download -json open-cluster-management.io/api | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
 fi
+ocm_dir=$(cd "$here/go/ocm" && go list -m -f '{{.Dir}}' open-cluster-management.io/ocm)
 ks_version=v0.30.0   # KubeStellar release whose CRDs the WDS serves
 ks_dir=$(cd "$here/go/ocm" && go mod download -json "github.com/kubestellar/kubestellar@$ks_version" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
 
@@ -68,6 +69,7 @@ FLEET_LAB_KUBE_CONTROLLER_MANAGER=$k8s_out/kube-controller-manager
 FLEET_LAB_OCM_REGISTRATION=$ocm_out/registration
 FLEET_LAB_OCM_REGISTRATION_OPERATOR=$ocm_out/registration-operator
 FLEET_LAB_OCM_API_DIR=$api_dir
+FLEET_LAB_OCM_DIR=$ocm_dir
 FLEET_LAB_KUBESTELLAR_DIR=$ks_dir
 EOF
 echo "$cache"

@@ -20,6 +20,8 @@ pub struct Bins {
     pub ocm_registration_operator: PathBuf,
     /// Root of the `open-cluster-management.io/api` module (OCM CRDs).
     pub ocm_api_dir: PathBuf,
+    /// Root of the `open-cluster-management.io/ocm` module (the klusterlet chart).
+    pub ocm_dir: PathBuf,
     /// Root of the `github.com/kubestellar/kubestellar` module (KubeStellar CRDs).
     pub kubestellar_dir: PathBuf,
 }
@@ -90,6 +92,7 @@ impl Bins {
             ocm_registration: get("FLEET_LAB_OCM_REGISTRATION")?,
             ocm_registration_operator: get("FLEET_LAB_OCM_REGISTRATION_OPERATOR")?,
             ocm_api_dir: get("FLEET_LAB_OCM_API_DIR")?,
+            ocm_dir: get("FLEET_LAB_OCM_DIR")?,
             kubestellar_dir: get("FLEET_LAB_KUBESTELLAR_DIR")?,
         };
         let present = [
@@ -102,6 +105,7 @@ impl Bins {
         .iter()
         .all(|p| p.is_file())
             && bins.ocm_api_dir.is_dir()
+            && bins.ocm_dir.is_dir()
             && bins.kubestellar_dir.is_dir();
         present.then_some(bins)
     }
@@ -139,6 +143,41 @@ impl Bins {
         .iter()
         .map(|p| a.join(p))
         .collect()
+    }
+
+    /// The OCM manifests fleet ships as data (file name, JSON text), made from the klusterlet
+    /// chart of the `open-cluster-management.io/ocm` module exactly as `lab ocm-manifests`
+    /// writes them into `src/desired/ocm/`: the Klusterlet CRD, and the klusterlet
+    /// operator's ClusterRole with the chart's template lines dropped.
+    pub fn ocm_manifests(&self) -> Result<Vec<(&'static str, String)>, LabError> {
+        let chart = self.ocm_dir.join("deploy/klusterlet/chart/klusterlet");
+        let read = |rel: &str| {
+            let path = chart.join(rel);
+            std::fs::read_to_string(&path).map_err(|source| LabError::Io {
+                what: format!("read {}", path.display()),
+                source,
+            })
+        };
+        let json = |yaml: &str, what: &str| -> Result<String, LabError> {
+            let value: serde_json::Value = serde_saphyr::from_str(yaml)
+                .map_err(|e| LabError::Kube(format!("parse {what}: {e}")))?;
+            let mut text = serde_json::to_string_pretty(&value).expect("JSON values serialize");
+            text.push('\n');
+            Ok(text)
+        };
+        let crd = read("crds/0000_00_operator.open-cluster-management.io_klusterlets.crd.yaml")?;
+        let role: String = read("templates/cluster_role.yaml")?
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("{{"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        Ok(vec![
+            ("klusterlets.crd.json", json(&crd, "the Klusterlet CRD")?),
+            (
+                "klusterlet-operator.clusterrole.json",
+                json(&role, "the klusterlet ClusterRole")?,
+            ),
+        ])
     }
 
     /// KubeStellar's authoritative post-kustomize CRD bundle (what its controller-manager

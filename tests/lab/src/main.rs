@@ -1,6 +1,8 @@
 //! `lab serve --dir DIR [--wecs N]`: runs a lab in the foreground until SIGTERM or SIGINT.
 //! `lab register --kubeconfig PATH NAME…`: joins and accepts WECs of a running lab (the
 //! `clusteradm join` + `accept` stand-in the demo uses until fleet registers WECs itself).
+//! `lab ocm-manifests DIR`: writes the OCM manifests fleet ships as data (`src/desired/ocm/`)
+//! from the `open-cluster-management.io/ocm` module; an e2e test checks they still match.
 //! `tests/lab/lab up|down` wraps it for people (background start, readiness, cleanup).
 //!
 //! When the lab is ready, `DIR/pids` lists `component pid` lines and `DIR/ready` holds the
@@ -12,7 +14,9 @@ use std::process::ExitCode;
 use fleet_lab::{Lab, LabOptions};
 
 fn usage() -> ExitCode {
-    eprintln!("usage: lab serve --dir DIR [--wecs N] | lab register --kubeconfig PATH NAME...");
+    eprintln!(
+        "usage: lab serve --dir DIR [--wecs N] | lab register --kubeconfig PATH NAME... | lab ocm-manifests DIR"
+    );
     ExitCode::from(2)
 }
 
@@ -20,6 +24,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("register") {
         return register(&args[1..]);
+    }
+    if args.first().map(String::as_str) == Some("ocm-manifests") {
+        return ocm_manifests(args.get(1).map(PathBuf::from));
     }
     if args.first().map(String::as_str) != Some("serve") {
         return usage();
@@ -102,4 +109,29 @@ fn register(args: &[String]) -> ExitCode {
         }
         ExitCode::SUCCESS
     })
+}
+
+fn ocm_manifests(dir: Option<PathBuf>) -> ExitCode {
+    let Some(dir) = dir else { return usage() };
+    let written = fleet_lab::Bins::ensure()
+        .and_then(|bins| bins.ocm_manifests())
+        .and_then(|files| {
+            for (name, text) in &files {
+                std::fs::write(dir.join(name), text).map_err(|source| fleet_lab::LabError::Io {
+                    what: format!("write {name}"),
+                    source,
+                })?;
+            }
+            Ok(files.len())
+        });
+    match written {
+        Ok(n) => {
+            eprintln!("lab: wrote {n} OCM manifests into {}", dir.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("lab: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

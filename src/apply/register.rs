@@ -1,0 +1,396 @@
+//! Registration and deregistration of WECs: the steps of a [`Registration`] or
+//! [`Deregistration`] change, with bounded waits.
+//!
+//! Join applies what `clusteradm join` applies, with a bootstrap token fleet asks the ITS
+//! for (TokenRequest; never printed, logged or put on an argv). Accept approves the WEC's
+//! CSRs only when fleet's bootstrap identity requested them, then sets `hubAcceptsClient`.
+//! Wait polls the ManagedCluster until Joined and Available, approving CSRs a restarted
+//! agent files meanwhile. On a timeout the error says what was found on the WEC and the ITS.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::ApplyError;
+use crate::config::model::{ClusterAccess, DesiredFleet};
+use crate::desired::join::JoinManifest;
+use crate::diff::{Deregistration, RegStep, Registration};
+use crate::kube::{Clients, Cluster, KubeError};
+use crate::model::registration::{csr_pending, managed_cluster_ref, true_conditions};
+use crate::model::vocab::ocm::{
+    AGENT_NS, AVAILABLE, BOOTSTRAP_SA, BOOTSTRAP_SECRET, BOOTSTRAP_USER, CLIENT_SIGNER,
+    CLUSTER_NAME_LABEL, HUB_SECRET, JOINED, KLUSTERLET, KLUSTERLET_CRD, OPERATOR_NS,
+};
+use crate::model::vocab::{REGISTERED_BY, REGISTRATION_MANAGER};
+use crate::model::{Kind, Location, ObjectRef, WecName};
+
+/// Lifetime of the bootstrap token: as `clusteradm get token`.
+const TOKEN_SECONDS: i64 = 3600;
+/// How often waits look again.
+const POLL: Duration = Duration::from_secs(1);
+
+/// A registration or deregistration that did not finish in time.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{what} of {wec} did not finish within {}: {waiting_for}", humantime::format_duration(*waited))]
+#[diagnostic(code(fleet::apply::registration_timeout), help("{}", checks.join("; ")))]
+pub struct RegistrationTimeout {
+    pub what: &'static str,
+    pub wec: WecName,
+    pub waited: Duration,
+    pub waiting_for: String,
+    /// What was found, and what to check next.
+    pub checks: Vec<String>,
+}
+
+fn wec_ref(wec: &WecName, kind: Kind, ns: Option<&str>, name: &str) -> ObjectRef {
+    let loc = Location::Wec(wec.clone());
+    match ns {
+        Some(ns) => ObjectRef::namespaced(loc, kind, ns, name),
+        None => ObjectRef::cluster(loc, kind, name),
+    }
+}
+
+fn its_ref(kind: Kind, name: &str) -> ObjectRef {
+    ObjectRef::cluster(Location::Its, kind, name)
+}
+
+/// Runs a registration's steps; `deadline` bounds every wait.
+pub async fn register(
+    reg: &Registration,
+    fleet: &DesiredFleet,
+    clients: &Clients,
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<(), ApplyError> {
+    let its = clients.get(&fleet.its.access).await?;
+    let access = fleet
+        .wecs
+        .get(&reg.wec)
+        .map(|w| w.access.clone())
+        .ok_or_else(|| ApplyError::NoContext {
+            location: Location::Wec(reg.wec.clone()),
+        })?;
+    for step in &reg.steps {
+        let done = match step {
+            RegStep::Join(manifest) => {
+                join(&its, &clients.get(&access).await?, manifest, deadline).await?
+            }
+            RegStep::Accept => accept(&its, reg, deadline).await?,
+            RegStep::Wait => wait_available(&its, &reg.wec, deadline).await?,
+        };
+        if let Some(waiting_for) = done {
+            let wec = clients.get(&access).await.ok();
+            return Err(RegistrationTimeout {
+                what: "registration",
+                wec: reg.wec.clone(),
+                waited: timeout,
+                waiting_for,
+                checks: diagnose(&its, wec.as_ref(), reg).await,
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Applies the join objects with a fresh token. `Some(what)` when the deadline passed.
+async fn join(
+    its: &Cluster,
+    wec: &Cluster,
+    manifest: &JoinManifest,
+    deadline: Instant,
+) -> Result<Option<String>, ApplyError> {
+    let token = its.token(OPERATOR_NS, BOOTSTRAP_SA, TOKEN_SECONDS).await?;
+    let bodies = manifest.bodies(&token);
+    drop(token);
+    let mut objects = bodies.iter();
+    let (crd_ref, crd) = objects.next().expect("the CRD comes first");
+    wec.apply(crd_ref, crd).await?;
+    while !wec.crd_established(KLUSTERLET_CRD).await? {
+        if Instant::now() > deadline {
+            return Ok(Some(format!(
+                "the CRD {KLUSTERLET_CRD} to be established on the WEC"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for (r, body) in objects {
+        wec.apply(r, body).await?;
+    }
+    Ok(None)
+}
+
+/// The WEC's CSRs on the ITS.
+async fn csrs(its: &Cluster, wec: &WecName) -> Result<Vec<Value>, KubeError> {
+    its.list(
+        Kind::CertificateSigningRequest,
+        None,
+        Some(&format!("{CLUSTER_NAME_LABEL}={wec}")),
+    )
+    .await
+}
+
+fn field<'a>(v: &'a Value, pointer: &str) -> &'a str {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// Whether fleet's bootstrap identity filed this CSR for a client certificate.
+fn ours(csr: &Value) -> bool {
+    field(csr, "/spec/username") == BOOTSTRAP_USER
+        && field(csr, "/spec/signerName") == CLIENT_SIGNER
+}
+
+fn approved(csr: &Value) -> bool {
+    csr.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|cs| cs.iter().any(|c| field(c, "/type") == "Approved"))
+}
+
+/// Approves every pending CSR of `wec` that fleet's bootstrap identity filed (a restarted
+/// agent files another). Returns how many of ours are approved now.
+async fn approve_ours(its: &Cluster, wec: &WecName) -> Result<usize, KubeError> {
+    let mut ok = 0;
+    for csr in csrs(its, wec).await?.iter().filter(|c| ours(c)) {
+        if csr_pending(csr) {
+            let message =
+                format!("approved by fleet for WEC {wec}, joined with its bootstrap identity");
+            its.approve_csr(field(csr, "/metadata/name"), &message)
+                .await?;
+            ok += 1;
+        } else if approved(csr) {
+            ok += 1;
+        }
+    }
+    Ok(ok)
+}
+
+/// Approves the WEC's CSR and sets `hubAcceptsClient`. `Some(what)` when the deadline
+/// passed without a CSR fleet may approve.
+async fn accept(
+    its: &Cluster,
+    reg: &Registration,
+    deadline: Instant,
+) -> Result<Option<String>, ApplyError> {
+    let accepted_already = |mc: &Option<Value>| {
+        mc.as_ref()
+            .and_then(|m| m.pointer("/spec/hubAcceptsClient"))
+            .and_then(Value::as_bool)
+            == Some(true)
+    };
+    loop {
+        let approved = approve_ours(its, &reg.wec).await?;
+        let mc = its
+            .get(Kind::ManagedCluster, None, reg.wec.as_str())
+            .await?;
+        if approved > 0 || accepted_already(&mc) {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Ok(Some(format!(
+                "a CSR from {BOOTSTRAP_USER} for cluster {}",
+                reg.wec
+            )));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    let mc = managed_cluster_ref(&reg.wec);
+    let body = json!({
+        "apiVersion": Kind::ManagedCluster.api_version(),
+        "kind": "ManagedCluster",
+        "metadata": {"name": reg.wec, "annotations": {REGISTERED_BY: reg.context}},
+        "spec": {"hubAcceptsClient": true},
+    });
+    its.apply_as(REGISTRATION_MANAGER, &mc, &body).await?;
+    Ok(None)
+}
+
+/// Waits for Joined and Available. `Some(what)` when the deadline passed.
+async fn wait_available(
+    its: &Cluster,
+    wec: &WecName,
+    deadline: Instant,
+) -> Result<Option<String>, ApplyError> {
+    loop {
+        if let Some(mc) = its.get(Kind::ManagedCluster, None, wec.as_str()).await? {
+            let up = true_conditions(&mc);
+            if up.contains(JOINED) && up.contains(AVAILABLE) {
+                return Ok(None);
+            }
+        }
+        approve_ours(its, wec).await?;
+        if Instant::now() > deadline {
+            return Ok(Some(format!(
+                "ManagedCluster {wec} to be {JOINED} and {AVAILABLE}"
+            )));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// What was found on the WEC and the ITS after a registration timed out.
+async fn diagnose(its: &Cluster, wec: Option<&Cluster>, reg: &Registration) -> Vec<String> {
+    let mut out = Vec::new();
+    let name = &reg.wec;
+    match wec {
+        Some(w) => {
+            let has = async |kind: Kind, ns: Option<&str>, n: &str| match w.get(kind, ns, n).await {
+                Ok(Some(_)) => "present".to_owned(),
+                Ok(None) => "MISSING".to_owned(),
+                Err(e) => format!("unreadable ({e})"),
+            };
+            out.push(format!(
+                "on wec/{name}: Klusterlet {KLUSTERLET} {}, Secret {AGENT_NS}/{BOOTSTRAP_SECRET} {}, Namespace {AGENT_NS} {}, agent credentials ({AGENT_NS}/{HUB_SECRET}) {}",
+                has(Kind::Klusterlet, None, KLUSTERLET).await,
+                has(Kind::Secret, Some(AGENT_NS), BOOTSTRAP_SECRET).await,
+                has(Kind::Namespace, None, AGENT_NS).await,
+                has(Kind::Secret, Some(AGENT_NS), HUB_SECRET).await,
+            ));
+        }
+        None => out.push(format!(
+            "wec/{name} could not be reached to look at its Klusterlet"
+        )),
+    }
+    match csrs(its, name).await {
+        Ok(list) if list.is_empty() => out.push(format!(
+            "no CSR for {name} reached the ITS: is the agent running on the WEC (`kubectl -n {AGENT_NS} get pods`), and can it reach the hub?"
+        )),
+        Ok(list) => {
+            let foreign: Vec<String> = list
+                .iter()
+                .filter(|c| !ours(c))
+                .map(|c| format!("{} from {}", field(c, "/metadata/name"), field(c, "/spec/username")))
+                .collect();
+            out.push(format!(
+                "{} CSR(s) for {name} on the ITS, {} pending",
+                list.len(),
+                list.iter().filter(|c| csr_pending(c)).count()
+            ));
+            if !foreign.is_empty() {
+                out.push(format!(
+                    "not approved, because fleet's bootstrap identity {BOOTSTRAP_USER} did not request them: {}",
+                    foreign.join(", ")
+                ));
+            }
+        }
+        Err(e) => out.push(format!("the CSRs on the ITS could not be listed ({e})")),
+    }
+    match its.get(Kind::ManagedCluster, None, name.as_str()).await {
+        Ok(Some(mc)) => {
+            let up: Vec<&str> = true_conditions(&mc).into_iter().collect();
+            out.push(format!(
+                "ManagedCluster {name} conditions True: [{}]",
+                up.join(", ")
+            ));
+        }
+        Ok(None) => out.push(format!("ManagedCluster {name} does not exist on the ITS")),
+        Err(e) => out.push(format!("ManagedCluster {name} could not be read ({e})")),
+    }
+    if let Some(m) = reg.join() {
+        out.push(format!("is {} reachable from the WEC?", m.hub.server));
+    }
+    out
+}
+
+/// Deregisters a WEC: unjoin through its recorded context when that context works (the
+/// agent must stop first, or it re-creates the ManagedCluster), then delete its
+/// ManagedCluster and wait for OCM's cleanup, then delete its CSRs.
+pub async fn deregister(
+    dereg: &Deregistration,
+    fleet: &DesiredFleet,
+    clients: &Clients,
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<(), ApplyError> {
+    let its = clients.get(&fleet.its.access).await?;
+    let wec_name = &dereg.wec;
+    let wec = match &dereg.context {
+        Some(context) => clients
+            .get(&ClusterAccess {
+                context: context.clone(),
+                kubeconfig: None,
+            })
+            .await
+            .ok(),
+        None => None,
+    };
+    let timed_out = |waiting_for: String, checks: Vec<String>| RegistrationTimeout {
+        what: "deregistration",
+        wec: wec_name.clone(),
+        waited: timeout,
+        waiting_for,
+        checks,
+    };
+    if let Some(wec) = &wec {
+        let klusterlet = wec_ref(wec_name, Kind::Klusterlet, None, KLUSTERLET);
+        wec.delete(&klusterlet).await?;
+        if !gone(wec, &klusterlet, deadline).await? {
+            return Err(timed_out(
+                format!("Klusterlet {KLUSTERLET} to be deleted on the WEC"),
+                vec![format!(
+                    "its finalizers wait for the klusterlet operator: `kubectl --context {} get klusterlet {KLUSTERLET} -o yaml`",
+                    wec.context
+                )],
+            )
+            .into());
+        }
+        let agent_ns = wec_ref(wec_name, Kind::Namespace, None, AGENT_NS);
+        wec.delete(&agent_ns).await?;
+        if !gone(wec, &agent_ns, deadline).await? {
+            return Err(timed_out(
+                format!("Namespace {AGENT_NS} to be deleted on the WEC"),
+                vec![format!(
+                    "what keeps it: `kubectl --context {} get namespace {AGENT_NS} -o yaml`",
+                    wec.context
+                )],
+            )
+            .into());
+        }
+        for (kind, ns, name) in [
+            (Kind::Deployment, Some(OPERATOR_NS), KLUSTERLET),
+            (Kind::ClusterRoleBinding, None, KLUSTERLET),
+            (Kind::ClusterRole, None, KLUSTERLET),
+            (Kind::ServiceAccount, Some(OPERATOR_NS), KLUSTERLET),
+            (Kind::CustomResourceDefinition, None, KLUSTERLET_CRD),
+        ] {
+            wec.delete(&wec_ref(wec_name, kind, ns, name)).await?;
+        }
+    }
+    let mc = managed_cluster_ref(wec_name);
+    its.delete(&mc).await?;
+    if !gone(&its, &mc, deadline).await? {
+        return Err(timed_out(
+            format!("ManagedCluster {wec_name} to be deleted on the ITS"),
+            vec![format!(
+                "OCM's hub controllers remove its finalizers once the cluster's ManifestWorks and add-ons are gone: `kubectl --context {} get managedcluster {wec_name} -o yaml`",
+                its.context
+            )],
+        )
+        .into());
+    }
+    for csr in csrs(&its, wec_name).await? {
+        its.delete(&its_ref(
+            Kind::CertificateSigningRequest,
+            field(&csr, "/metadata/name"),
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Waits until `r` no longer exists; `false` when the deadline passed first.
+async fn gone(c: &Cluster, r: &ObjectRef, deadline: Instant) -> Result<bool, KubeError> {
+    loop {
+        if c.get(r.kind, r.namespace.as_deref(), &r.name)
+            .await?
+            .is_none()
+        {
+            return Ok(true);
+        }
+        if Instant::now() > deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

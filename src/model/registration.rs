@@ -1,0 +1,160 @@
+//! Where a WEC stands in OCM registration, as read from the ITS and (when needed) the WEC:
+//! `absent → joined → csr-pending → accepted → Joined → Available`.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde_json::Value;
+
+use super::vocab::ocm::{
+    AGENT_NS, AVAILABLE, BOOTSTRAP_SECRET, CLUSTER_NAME_LABEL, JOINED, KLUSTERLET,
+};
+use super::{Kind, Location, ObjectRef, ObservedFleet, WecName};
+
+/// One WEC's registration state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RegState {
+    /// Nothing on the ITS, no Klusterlet on the WEC.
+    Absent,
+    /// The Klusterlet and bootstrap kubeconfig are on the WEC (what `clusteradm join`
+    /// applies); no CSR has reached the ITS yet.
+    KlusterletInstalled,
+    /// The agent's CSR waits on the ITS.
+    CsrPending,
+    /// The ITS accepts the cluster (`hubAcceptsClient`); the agent has not joined yet.
+    Accepted,
+    /// The agent joined (`ManagedClusterJoined`), the WEC is not reported available.
+    Joined,
+    /// `ManagedClusterConditionAvailable`: registered and healthy.
+    Available,
+}
+
+impl RegState {
+    /// The state's name, as the plan shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegState::Absent => "absent",
+            RegState::KlusterletInstalled => "joined",
+            RegState::CsrPending => "csr-pending",
+            RegState::Accepted => "accepted",
+            RegState::Joined => "Joined",
+            RegState::Available => "Available",
+        }
+    }
+}
+
+impl fmt::Display for RegState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The conditions of a ManagedCluster that are `True`.
+pub fn true_conditions(mc: &Value) -> BTreeSet<&str> {
+    mc.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|c| c.get("status").and_then(Value::as_str) == Some("True"))
+        .filter_map(|c| c.get("type").and_then(Value::as_str))
+        .collect()
+}
+
+/// Whether a CSR has neither been approved nor denied yet.
+pub fn csr_pending(csr: &Value) -> bool {
+    csr.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_none_or(|c| c.is_empty())
+}
+
+/// The CSRs an agent filed for `wec` (labelled with its name), in the snapshot.
+pub fn csrs_of<'a>(
+    observed: &'a ObservedFleet,
+    wec: &'a WecName,
+) -> impl Iterator<Item = &'a Value> {
+    observed
+        .of_kind(Kind::CertificateSigningRequest)
+        .filter(move |(r, live)| {
+            r.location == Location::Its
+                && live
+                    .pointer("/metadata/labels")
+                    .and_then(|l| l.get(CLUSTER_NAME_LABEL))
+                    .and_then(Value::as_str)
+                    == Some(wec.as_str())
+        })
+        .map(|(_, live)| live)
+}
+
+/// The WEC's ManagedCluster.
+pub fn managed_cluster_ref(wec: &WecName) -> ObjectRef {
+    ObjectRef::cluster(Location::Its, Kind::ManagedCluster, wec.as_str())
+}
+
+/// The Klusterlet on the WEC: what registration changes are named after.
+pub fn klusterlet_ref(wec: &WecName) -> ObjectRef {
+    ObjectRef::cluster(Location::Wec(wec.clone()), Kind::Klusterlet, KLUSTERLET)
+}
+
+/// The bootstrap kubeconfig Secret on the WEC.
+pub fn bootstrap_secret_ref(wec: &WecName) -> ObjectRef {
+    ObjectRef::namespaced(
+        Location::Wec(wec.clone()),
+        Kind::Secret,
+        AGENT_NS,
+        BOOTSTRAP_SECRET,
+    )
+}
+
+/// What the ITS alone says about a WEC: `None` when only the WEC can tell (no
+/// ManagedCluster, or one the hub does not accept yet and no CSR waiting).
+fn state_on_its(observed: &ObservedFleet, wec: &WecName) -> Option<RegState> {
+    let mc = observed.get(&managed_cluster_ref(wec));
+    if let Some(mc) = mc {
+        let up = true_conditions(mc);
+        if up.contains(AVAILABLE) {
+            return Some(RegState::Available);
+        }
+        if up.contains(JOINED) {
+            return Some(RegState::Joined);
+        }
+        if mc
+            .pointer("/spec/hubAcceptsClient")
+            .and_then(Value::as_bool)
+            == Some(true)
+        {
+            return Some(RegState::Accepted);
+        }
+    }
+    csrs_of(observed, wec)
+        .any(csr_pending)
+        .then_some(RegState::CsrPending)
+}
+
+/// Whether observe must read the WEC itself to know its registration state.
+pub fn needs_wec_read(observed: &ObservedFleet, wec: &WecName) -> bool {
+    state_on_its(observed, wec).is_none()
+}
+
+/// The WEC's registration state; `None` when a place it depends on was not read.
+pub fn state(observed: &ObservedFleet, wec: &WecName) -> Option<RegState> {
+    let mc = managed_cluster_ref(wec);
+    if !observed.knows(&mc) {
+        return None;
+    }
+    if let Some(s) = state_on_its(observed, wec) {
+        return Some(s);
+    }
+    if observed.get(&mc).is_some() {
+        // The agent created its ManagedCluster but no CSR waits: it is joined.
+        return Some(RegState::KlusterletInstalled);
+    }
+    let klusterlet = klusterlet_ref(wec);
+    if !observed.knows(&klusterlet) {
+        return None;
+    }
+    Some(if observed.get(&klusterlet).is_some() {
+        RegState::KlusterletInstalled
+    } else {
+        RegState::Absent
+    })
+}
