@@ -16,10 +16,12 @@ use crate::config::model::{ClusterAccess, DesiredFleet};
 use crate::desired::join::JoinManifest;
 use crate::diff::{Deregistration, RegStep, Registration};
 use crate::kube::{Clients, Cluster, KubeError};
-use crate::model::registration::{csr_pending, managed_cluster_ref, true_conditions};
+use crate::model::registration::{
+    csr_from_bootstrap, csr_pending, managed_cluster_ref, true_conditions,
+};
 use crate::model::vocab::ocm::{
-    AGENT_NS, AVAILABLE, BOOTSTRAP_SA, BOOTSTRAP_SECRET, BOOTSTRAP_USER, CLIENT_SIGNER,
-    CLUSTER_NAME_LABEL, HUB_SECRET, JOINED, KLUSTERLET, KLUSTERLET_CRD, OPERATOR_NS,
+    AGENT_NS, AVAILABLE, BOOTSTRAP_SA, BOOTSTRAP_SECRET, BOOTSTRAP_USER, CLUSTER_NAME_LABEL,
+    HUB_SECRET, JOINED, KLUSTERLET, KLUSTERLET_CRD, OPERATOR_NS,
 };
 use crate::model::vocab::{REGISTERED_BY, REGISTRATION_MANAGER};
 use crate::model::{Kind, Location, ObjectRef, WecName};
@@ -136,12 +138,6 @@ fn field<'a>(v: &'a Value, pointer: &str) -> &'a str {
         .unwrap_or_default()
 }
 
-/// Whether fleet's bootstrap identity filed this CSR for a client certificate.
-fn ours(csr: &Value) -> bool {
-    field(csr, "/spec/username") == BOOTSTRAP_USER
-        && field(csr, "/spec/signerName") == CLIENT_SIGNER
-}
-
 fn approved(csr: &Value) -> bool {
     csr.pointer("/status/conditions")
         .and_then(Value::as_array)
@@ -152,7 +148,11 @@ fn approved(csr: &Value) -> bool {
 /// agent files another). Returns how many of ours are approved now.
 async fn approve_ours(its: &Cluster, wec: &WecName) -> Result<usize, KubeError> {
     let mut ok = 0;
-    for csr in csrs(its, wec).await?.iter().filter(|c| ours(c)) {
+    for csr in csrs(its, wec)
+        .await?
+        .iter()
+        .filter(|c| csr_from_bootstrap(c))
+    {
         if csr_pending(csr) {
             let message =
                 format!("approved by fleet for WEC {wec}, joined with its bootstrap identity");
@@ -259,7 +259,7 @@ async fn diagnose(its: &Cluster, wec: Option<&Cluster>, reg: &Registration) -> V
         Ok(list) => {
             let foreign: Vec<String> = list
                 .iter()
-                .filter(|c| !ours(c))
+                .filter(|c| !csr_from_bootstrap(c))
                 .map(|c| format!("{} from {}", field(c, "/metadata/name"), field(c, "/spec/username")))
                 .collect();
             out.push(format!(

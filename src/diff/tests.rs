@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::config;
 use crate::diff::fixtures::{entry, label_fields, managed_cluster, read_failure};
+use crate::model::RegState;
 use crate::model::vocab::{MANAGED_BY, RBAC_LABEL};
 
 /// The diff as the pipeline runs it: the desired state built from `fleet`.
@@ -443,5 +444,239 @@ fn targeting_keeps_the_targeted_wecs_and_what_they_need() {
             "its: ConfigMap customization-properties/c2",
             "its: ManagedCluster c2"
         ]
+    );
+}
+
+/// A snapshot in which the ITS's CSRs were listed and `c1`'s Klusterlet was looked for
+/// (and is `klusterlet` when given).
+fn registration_snapshot(mut o: ObservedFleet, klusterlet: Option<Value>) -> ObservedFleet {
+    o.listed
+        .insert((Location::Its, Kind::CertificateSigningRequest));
+    o.insert_get(
+        crate::model::registration::klusterlet_ref(&WecName::from("c1")),
+        klusterlet,
+    );
+    o.its_endpoint = Some(crate::model::Endpoint {
+        server: "https://127.0.0.1:6443".into(),
+        ca_data: Some("Q0E=".into()),
+    });
+    o
+}
+
+fn registration_of(d: &Diff) -> Option<&Registration> {
+    d.changes.iter().find_map(|c| match &c.action {
+        Action::Register(r) => Some(r),
+        _ => None,
+    })
+}
+
+#[test]
+fn an_absent_wec_is_joined_accepted_and_waited_for_and_its_work_waits_on_that() {
+    let f = fleet(&format!(
+        "{BASE}\n[wec.c1]\nlabels = {{ region = \"us-east\" }}\nproperties = {{ zone = \"a\" }}\n[wec.c1.join]\nsingleton = true\n"
+    ));
+    let d = diff(
+        &f,
+        &registration_snapshot(observed_with(vec![]), None),
+        &DiffOptions::default(),
+    );
+    let reg = registration_of(&d).expect("a registration");
+    assert_eq!(reg.from, RegState::Absent);
+    let steps: Vec<&str> = reg.steps.iter().map(RegStep::name).collect();
+    assert_eq!(steps, ["join", "accept", "wait"]);
+    let join = reg.join().unwrap();
+    assert_eq!(join.hub.server, "https://127.0.0.1:6443");
+    assert_eq!(join.mode.as_str(), "Singleton");
+    let klusterlet = crate::model::registration::klusterlet_ref(&WecName::from("c1"));
+    for kind in [Kind::ManagedCluster, Kind::ConfigMap] {
+        let c = change(&d, kind, "c1");
+        assert_eq!(c.blocked, None, "{kind} waits, it is not blocked");
+        assert!(
+            c.depends_on.contains(&klusterlet),
+            "{kind} waits on the registration"
+        );
+    }
+    let plan = crate::plan::build(d).expect("acyclic");
+    assert_eq!(plan.summary.register, 1);
+    let wave = |kind: Kind| {
+        let i = plan
+            .diff
+            .changes
+            .iter()
+            .position(|c| c.object.kind == kind)
+            .unwrap();
+        plan.waves.iter().position(|w| w.contains(&i)).unwrap()
+    };
+    assert!(wave(Kind::Klusterlet) < wave(Kind::ManagedCluster));
+}
+
+#[test]
+fn registration_resumes_where_the_wec_stands() {
+    let f = fleet(&format!("{BASE}\n[wec.c1]\nlabels = {{ a = \"b\" }}\n"));
+    let mut pending = managed_cluster("c1", json!({}), vec![], None);
+    pending["spec"]["hubAcceptsClient"] = json!(false);
+    pending["status"] = json!({});
+    let csr = json!({"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+        "metadata": {"name": "c1-abcde", "labels": {"open-cluster-management.io/cluster-name": "c1"}},
+        "spec": {"username": "system:serviceaccount:open-cluster-management:agent-registration-bootstrap",
+            "signerName": "kubernetes.io/kube-apiserver-client"}});
+    let o = registration_snapshot(
+        observed_with(vec![
+            (Location::Its, Kind::ManagedCluster, pending),
+            (Location::Its, Kind::CertificateSigningRequest, csr),
+        ]),
+        None,
+    );
+    let d = diff(&f, &o, &DiffOptions::default());
+    let reg = registration_of(&d).expect("a registration");
+    assert_eq!(reg.from, RegState::CsrPending);
+    let steps: Vec<&str> = reg.steps.iter().map(RegStep::name).collect();
+    assert_eq!(steps, ["accept", "wait"]);
+
+    // A pending CSR from another requester is not an agent fleet joined: fleet joins.
+    let foreign = json!({"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+        "metadata": {"name": "c1-foreign", "labels": {"open-cluster-management.io/cluster-name": "c1"}},
+        "spec": {"username": "mallory", "signerName": "kubernetes.io/kube-apiserver-client"}});
+    let o = registration_snapshot(
+        observed_with(vec![(
+            Location::Its,
+            Kind::CertificateSigningRequest,
+            foreign,
+        )]),
+        None,
+    );
+    let d = diff(&f, &o, &DiffOptions::default());
+    assert_eq!(registration_of(&d).map(|r| r.from), Some(RegState::Absent));
+
+    // Available: adopted as it is, nothing to register.
+    let live = managed_cluster(
+        "c1",
+        json!({"a": "b"}),
+        vec![entry("fleet", "Apply", label_fields(&["a"]))],
+        None,
+    );
+    let o = registration_snapshot(
+        observed_with(vec![(Location::Its, Kind::ManagedCluster, live)]),
+        None,
+    );
+    let d = diff(&f, &o, &DiffOptions::default());
+    assert!(registration_of(&d).is_none());
+    assert!(d.changes.is_empty(), "{:#?}", d.changes);
+}
+
+#[test]
+fn register_false_never_joins_and_says_why_it_is_blocked() {
+    let f = fleet(&format!(
+        "{BASE}\n[wec.c1]\nregister = false\nlabels = {{ a = \"b\" }}\n"
+    ));
+    let d = diff(
+        &f,
+        &registration_snapshot(observed_with(vec![]), None),
+        &DiffOptions::default(),
+    );
+    assert!(registration_of(&d).is_none());
+    assert_eq!(
+        change(&d, Kind::ManagedCluster, "c1").blocked,
+        Some(Blocked::RegisterDisabled)
+    );
+}
+
+#[test]
+fn internal_endpoint_lookup_needs_cluster_info() {
+    let f = fleet(&format!(
+        "{BASE}\n[wec.c1]\nlabels = {{ a = \"b\" }}\n[wec.c1.join]\nforce_internal_endpoint_lookup = true\n"
+    ));
+    let o = registration_snapshot(observed_with(vec![]), None);
+    let d = diff(&f, &o, &DiffOptions::default());
+    assert!(registration_of(&d).is_none());
+    assert_eq!(
+        change(&d, Kind::ManagedCluster, "c1").blocked,
+        Some(Blocked::NoClusterInfo)
+    );
+    let mut o = o;
+    o.cluster_info = Some(crate::model::Endpoint {
+        server: "https://kubeflex-control-plane:31048".into(),
+        ca_data: None,
+    });
+    let d = diff(&f, &o, &DiffOptions::default());
+    let join = registration_of(&d)
+        .and_then(Registration::join)
+        .expect("a join");
+    assert_eq!(join.hub.server, "https://kubeflex-control-plane:31048");
+    assert_eq!(
+        join.hub.ca_data.as_deref(),
+        Some("Q0E="),
+        "the context's CA when cluster-info has none"
+    );
+}
+
+#[test]
+fn only_wecs_fleet_registered_are_deregistered_with_prune_and_at_most_max() {
+    let f = fleet(&format!("{BASE}\n[wec.c1]\n"));
+    let registered = |name: &str| {
+        let mut mc = managed_cluster(
+            name,
+            json!({}),
+            vec![entry(
+                "fleet-registration",
+                "Apply",
+                json!({"f:spec": {"f:hubAcceptsClient": {}}}),
+            )],
+            None,
+        );
+        mc["metadata"]["annotations"] = json!({ crate::model::vocab::REGISTERED_BY: name });
+        (Location::Its, Kind::ManagedCluster, mc)
+    };
+    let adopted = managed_cluster(
+        "adopted",
+        json!({"a": "b"}),
+        vec![entry("fleet", "Apply", label_fields(&["a"]))],
+        None,
+    );
+    let o = observed_with(vec![
+        registered("gone-1"),
+        (Location::Its, Kind::ManagedCluster, adopted),
+    ]);
+    let deregistrations = |d: &Diff| -> Vec<(String, Option<Blocked>)> {
+        d.changes
+            .iter()
+            .filter(|c| c.kind() == ActionKind::Deregister)
+            .map(|c| (c.wec.as_ref().unwrap().to_string(), c.blocked))
+            .collect()
+    };
+    let no_prune = diff(&f, &o, &DiffOptions::default());
+    assert!(deregistrations(&no_prune).is_empty());
+    assert_eq!(
+        no_prune.orphaned_wecs,
+        [WecName::from("adopted"), WecName::from("gone-1")]
+    );
+    let prune = DiffOptions {
+        prune: true,
+        max_deregister: 1,
+        ..Default::default()
+    };
+    let d = diff(&f, &o, &prune);
+    assert_eq!(
+        deregistrations(&d),
+        [("gone-1".to_owned(), None)],
+        "adopted WECs are not deregistered"
+    );
+    let Action::Deregister(dr) = &d
+        .changes
+        .iter()
+        .find(|c| c.kind() == ActionKind::Deregister)
+        .unwrap()
+        .action
+    else {
+        unreachable!()
+    };
+    assert_eq!(dr.context.as_deref(), Some("gone-1"));
+
+    let two = observed_with(vec![registered("gone-1"), registered("gone-2")]);
+    let d = diff(&f, &two, &prune);
+    let held = Some(Blocked::DeregisterLimit { count: 2, max: 1 });
+    assert_eq!(
+        deregistrations(&d),
+        [("gone-1".to_owned(), held), ("gone-2".to_owned(), held)]
     );
 }

@@ -367,10 +367,13 @@ impl Cluster {
         name: &str,
     ) -> Result<Option<Value>, KubeError> {
         let api = api(&self.client, kind, namespace);
-        retry_transient(|| api.get_opt(name))
-            .await
-            .map(|o| o.map(to_value))
-            .map_err(|e| self.error(format!("get {} {name}", kind.as_str()), e))
+        // Any 404 means "not there": the object, or its whole resource when the CRD is not
+        // installed (the API server then answers with a plain-text 404, not a Status).
+        match retry_transient(|| api.get(name)).await {
+            Ok(o) => Ok(Some(to_value(o))),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
+            Err(e) => Err(self.error(format!("get {} {name}", kind.as_str()), e)),
+        }
     }
 
     /// Server-side apply of `body` as field manager `fleet`, taking over conflicting fields

@@ -7,7 +7,8 @@ use std::fmt;
 use serde_json::Value;
 
 use super::vocab::ocm::{
-    AGENT_NS, AVAILABLE, BOOTSTRAP_SECRET, CLUSTER_NAME_LABEL, JOINED, KLUSTERLET,
+    AGENT_NS, AVAILABLE, BOOTSTRAP_SECRET, BOOTSTRAP_USER, CLIENT_SIGNER, CLUSTER_NAME_LABEL,
+    JOINED, KLUSTERLET,
 };
 use super::{Kind, Location, ObjectRef, ObservedFleet, WecName};
 
@@ -65,6 +66,14 @@ pub fn csr_pending(csr: &Value) -> bool {
     csr.pointer("/status/conditions")
         .and_then(Value::as_array)
         .is_none_or(|c| c.is_empty())
+}
+
+/// Whether an agent joined with fleet's bootstrap identity filed this CSR, for a client
+/// certificate: the only CSRs fleet approves.
+pub fn csr_from_bootstrap(csr: &Value) -> bool {
+    let field = |p: &str| csr.pointer(p).and_then(Value::as_str);
+    field("/spec/username") == Some(BOOTSTRAP_USER)
+        && field("/spec/signerName") == Some(CLIENT_SIGNER)
 }
 
 /// The CSRs an agent filed for `wec` (labelled with its name), in the snapshot.
@@ -125,8 +134,10 @@ fn state_on_its(observed: &ObservedFleet, wec: &WecName) -> Option<RegState> {
             return Some(RegState::Accepted);
         }
     }
+    // Only a CSR fleet may approve counts: one from another requester is never approved, so
+    // it does not stand for a joined agent.
     csrs_of(observed, wec)
-        .any(csr_pending)
+        .any(|c| csr_pending(c) && csr_from_bootstrap(c))
         .then_some(RegState::CsrPending)
 }
 

@@ -36,10 +36,10 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
 }
 
 /// Output of one `fleet` run.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 impl std::fmt::Display for Run {
@@ -53,7 +53,18 @@ impl std::fmt::Display for Run {
 }
 
 /// Runs `fleet -f <tmp>/fleet.toml ARGS…` against the lab.
-fn fleet(ctx: &Ctx, toml: &str, args: &[&str]) -> Result<Run, Box<dyn std::error::Error>> {
+pub fn fleet(ctx: &Ctx, toml: &str, args: &[&str]) -> Result<Run, Box<dyn std::error::Error>> {
+    fleet_env(ctx, toml, args, &[])
+}
+
+/// [`fleet`] with extra environment variables. The directory holding fleet.toml must hold
+/// nothing else afterwards: fleet writes no files.
+pub fn fleet_env(
+    ctx: &Ctx,
+    toml: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<Run, Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("fleet.toml");
     std::fs::write(&file, toml)?;
@@ -64,7 +75,16 @@ fn fleet(ctx: &Ctx, toml: &str, args: &[&str]) -> Result<Run, Box<dyn std::error
         .arg(ctx.lab.kubeconfig())
         .args(args)
         .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .current_dir(dir.path())
         .output()?;
+    let files: Vec<_> = std::fs::read_dir(dir.path())?
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .collect();
+    ensure!(
+        files == [std::ffi::OsString::from("fleet.toml")],
+        "fleet wrote files: {files:?}"
+    );
     Ok(Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -101,7 +121,7 @@ async fn ensure_registered(ctx: &Ctx, names: &[&str]) -> TestResult {
     Ok(())
 }
 
-async fn mc_labels(
+pub async fn mc_labels(
     its: &Client,
     name: &str,
 ) -> Result<BTreeMap<String, String>, Box<dyn std::error::Error>> {

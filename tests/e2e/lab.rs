@@ -126,3 +126,20 @@ pub async fn wec_registers_to_available_and_unjoin_stops_agent(ctx: &Ctx) -> Tes
     }
     Ok(())
 }
+
+/// The OCM manifests fleet ships as data (`src/desired/ocm/`) are exactly what
+/// `lab ocm-manifests` makes from the `open-cluster-management.io/ocm` module: they cannot
+/// drift from it silently.
+pub async fn ocm_manifests_match_the_modules(_ctx: &Ctx) -> TestResult {
+    let bins = fleet_lab::Bins::ensure()?;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/desired/ocm");
+    for (name, expected) in bins.ocm_manifests()? {
+        let shipped = std::fs::read_to_string(dir.join(name))?;
+        ensure!(
+            shipped == expected,
+            "src/desired/ocm/{name} differs from {}: run `cargo run -p fleet-lab --bin lab -- ocm-manifests src/desired/ocm`",
+            bins.ocm_dir.display()
+        );
+    }
+    Ok(())
+}

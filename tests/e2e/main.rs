@@ -1,4 +1,4 @@
-//! End-to-end tests against the lab: one lab (ITS, WDS and three WECs) for the whole run,
+//! End-to-end tests against the lab: one lab (ITS, WDS and five WECs; cluster4 and cluster5 are left to the registration tests) for the whole run,
 //! tests run one after another (the machine has two cores). A lab that cannot start fails
 //! the run loudly; nothing is skipped.
 //!
@@ -23,6 +23,7 @@ macro_rules! tests {
 
 mod fleet;
 mod lab;
+mod register;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -50,8 +51,10 @@ fn main() -> ExitCode {
             lab::its_serves_managedcluster_and_wds_serves_bindingpolicy,
             lab::namespace_deletion_completes_on_a_wec,
             lab::wec_registers_to_available_and_unjoin_stops_agent,
+            lab::ocm_manifests_match_the_modules,
         ];
         v.extend(fleet::tests());
+        v.extend(register::tests());
         v
     };
     let selected: Vec<_> = all
@@ -69,9 +72,9 @@ fn main() -> ExitCode {
         .build()
         .expect("runtime");
     rt.block_on(async move {
-        eprintln!("e2e: starting the lab (ITS, WDS, 3 WECs)");
+        eprintln!("e2e: starting the lab (ITS, WDS, 5 WECs)");
         let lab = match Lab::start(LabOptions {
-            wecs: 3,
+            wecs: 5,
             dir: None,
             verbose: true,
         })

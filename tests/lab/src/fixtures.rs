@@ -234,3 +234,48 @@ impl Lab {
         register_wec(self.kubeconfig(), name).await
     }
 }
+
+/// Files a CSR for cluster `name` on the ITS as the lab's admin, the way an agent files its
+/// own (label, signer, usages), but from another requester: what fleet must not approve.
+/// Returns the CSR's name.
+pub async fn foreign_csr(kubeconfig: &Path, name: &str) -> Result<String, LabError> {
+    let its = crate::kube_util::client(kubeconfig, "its1").await?;
+    let key = rcgen::KeyPair::generate().map_err(|e| LabError::Pki(e.to_string()))?;
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new())
+        .map_err(|e| LabError::Pki(e.to_string()))?;
+    params.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        format!("system:open-cluster-management:{name}:intruder"),
+    );
+    let request = params
+        .serialize_request(&key)
+        .and_then(|r| r.pem())
+        .map_err(|e| LabError::Pki(e.to_string()))?;
+    let csr_name = format!("{name}-foreign");
+    let csr = CertificateSigningRequest {
+        metadata: ObjectMeta {
+            name: Some(csr_name.clone()),
+            labels: Some(BTreeMap::from([(
+                "open-cluster-management.io/cluster-name".to_owned(),
+                name.to_owned(),
+            )])),
+            ..Default::default()
+        },
+        spec: k8s_openapi::api::certificates::v1::CertificateSigningRequestSpec {
+            request: ByteString(request.into_bytes()),
+            signer_name: "kubernetes.io/kube-apiserver-client".into(),
+            usages: Some(vec![
+                "digital signature".into(),
+                "key encipherment".into(),
+                "client auth".into(),
+            ]),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    Api::<CertificateSigningRequest>::all(its)
+        .create(&PostParams::default(), &csr)
+        .await
+        .map_err(kerr("create foreign CSR"))?;
+    Ok(csr_name)
+}

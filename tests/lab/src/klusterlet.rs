@@ -42,6 +42,7 @@ pub struct WecSpec {
 pub struct StandIn {
     stop: Arc<AtomicBool>,
     running: Running,
+    held: Running,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -54,6 +55,8 @@ impl StandIn {
         let program = bins.ocm_registration_operator.clone();
         let running: Running = Arc::default();
         let shared = running.clone();
+        let held: Running = Arc::default();
+        let held_shared = held.clone();
         let thread = std::thread::Builder::new()
             .name("klusterlet-stand-in".into())
             .spawn(move || {
@@ -61,7 +64,7 @@ impl StandIn {
                     .enable_all()
                     .build()
                     .expect("runtime");
-                rt.block_on(supervise(program, wecs, flag, shared));
+                rt.block_on(supervise(program, wecs, flag, shared, held_shared));
             })
             .map_err(|source| LabError::Io {
                 what: "spawn stand-in thread".into(),
@@ -70,6 +73,7 @@ impl StandIn {
         Ok(StandIn {
             stop,
             running,
+            held,
             thread: Some(thread),
         })
     }
@@ -77,6 +81,17 @@ impl StandIn {
     /// Whether the agent of WEC `name` is running now.
     pub fn agent_running(&self, name: &str) -> bool {
         self.running.lock().expect("lock").contains(name)
+    }
+
+    /// Holds (or releases) WEC `name`'s agent: while held it is not run, as on a WEC whose
+    /// kubelet cannot start the agent's pod (image pull failures, no nodes).
+    pub fn hold_agent(&self, name: &str, held: bool) {
+        let mut set = self.held.lock().expect("lock");
+        if held {
+            set.insert(name.to_owned());
+        } else {
+            set.remove(name);
+        }
     }
 }
 
@@ -98,7 +113,13 @@ struct Slot {
     restart_after: Instant,
 }
 
-async fn supervise(program: PathBuf, wecs: Vec<WecSpec>, stop: Arc<AtomicBool>, running: Running) {
+async fn supervise(
+    program: PathBuf,
+    wecs: Vec<WecSpec>,
+    stop: Arc<AtomicBool>,
+    running: Running,
+    held: Running,
+) {
     let mut slots: BTreeMap<String, Slot> = wecs
         .into_iter()
         .map(|spec| {
@@ -116,6 +137,14 @@ async fn supervise(program: PathBuf, wecs: Vec<WecSpec>, stop: Arc<AtomicBool>, 
         .collect();
     while !stop.load(Ordering::SeqCst) {
         for slot in slots.values_mut() {
+            if held.lock().expect("lock").contains(&slot.spec.name) {
+                if let Some(mut agent) = slot.agent.take() {
+                    agent.stop(Duration::from_secs(5));
+                }
+                slot.bootstrap.clear();
+                running.lock().expect("lock").remove(&slot.spec.name);
+                continue;
+            }
             if let Err(e) = reconcile(&program, slot).await {
                 // Unreachable WEC (e.g. its apiserver stopped on purpose): keep the agent as is.
                 let _ = std::fs::write(slot.spec.dir.join("stand-in.err"), e.to_string());

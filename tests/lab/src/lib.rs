@@ -278,6 +278,19 @@ impl Lab {
             .is_some_and(|s| s.agent_running(name))
     }
 
+    /// Files a CSR for cluster `name` from the lab's admin (not an agent's bootstrap
+    /// identity); returns its name.
+    pub async fn foreign_csr(&self, name: &str) -> Result<String, LabError> {
+        fixtures::foreign_csr(self.kubeconfig(), name).await
+    }
+
+    /// Holds (or releases) a WEC's klusterlet agent: while held it never runs.
+    pub fn hold_agent(&self, name: &str, held: bool) {
+        if let Some(s) = &self.stand_in {
+            s.hold_agent(name, held);
+        }
+    }
+
     /// PIDs of every running process, by component (for RSS measurements).
     pub fn pids(&self) -> Vec<(String, u32)> {
         let apiservers = self.apiservers.lock().expect("lock");
