@@ -110,7 +110,9 @@ pub fn registration(
         return Ok(None);
     };
     let steps = match from {
-        RegState::Available => return Ok(None),
+        // Joined is registered: an agent that stops reporting Available is a health
+        // matter, not a registration to redo (and never a reason to re-join).
+        RegState::Available | RegState::Joined => return Ok(None),
         RegState::Absent | RegState::KlusterletInstalled => {
             let hub = hub_endpoint(fleet, wec, observed)?;
             vec![
@@ -125,7 +127,6 @@ pub fn registration(
             ]
         }
         RegState::CsrPending | RegState::Accepted => vec![RegStep::Accept, RegStep::Wait],
-        RegState::Joined => vec![RegStep::Wait],
     };
     Ok(Some(Registration {
         wec: wec.name.clone(),

@@ -22,7 +22,7 @@ use crate::kube::{Clients, Cluster, KubeError};
 use crate::model::registration::{
     bootstrap_secret_ref, klusterlet_ref, managed_cluster_ref, needs_wec_read, true_conditions,
 };
-use crate::model::vocab::ocm::{AVAILABLE, CLUSTER_NAME_LABEL};
+use crate::model::vocab::ocm::{AVAILABLE, CLUSTER_NAME_LABEL, JOINED};
 use crate::model::vocab::{PROPERTIES_NS, fleet_selector};
 use crate::model::{Kind, LastApplied, Location, ObjectRef, ObservedFleet, ReadFailure, WecName};
 
@@ -119,7 +119,7 @@ async fn read_registration_on_wec(
     Ok(())
 }
 
-/// WECs fleet registers that are not Available (targeted ones only).
+/// WECs fleet registers that have not joined yet (targeted ones only).
 fn registering<'a>(
     fleet: &'a DesiredFleet,
     observed: &ObservedFleet,
@@ -132,7 +132,10 @@ fn registering<'a>(
         .filter(|w| {
             observed
                 .get(&managed_cluster_ref(&w.name))
-                .is_none_or(|mc| !true_conditions(mc).contains(AVAILABLE))
+                .is_none_or(|mc| {
+                    let up = true_conditions(mc);
+                    !up.contains(JOINED) && !up.contains(AVAILABLE)
+                })
         })
         .map(|w| &w.name)
         .collect()
