@@ -330,8 +330,14 @@ pub fn diff(
         .filter(|w| !changed.contains(&w.name) && known(w))
         .map(|w| w.name.clone())
         .collect();
-    out.changes
-        .sort_by(|a, b| a.wec.cmp(&b.wec).then_with(|| a.object.cmp(&b.object)));
+    // Per WEC, its (de)registration first: the rest waits on it.
+    let rank = |c: &Change| !matches!(c.action, Action::Register(_) | Action::Deregister(_));
+    out.changes.sort_by(|a, b| {
+        a.wec
+            .cmp(&b.wec)
+            .then_with(|| rank(a).cmp(&rank(b)))
+            .then_with(|| a.object.cmp(&b.object))
+    });
     out
 }
 

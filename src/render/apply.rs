@@ -95,13 +95,13 @@ pub fn summary(plan: &Plan, report: &ApplyReport, color: bool) -> String {
     let mut wecs = String::new();
     if t.done.register > 0 {
         wecs.push_str(&format!(
-            "{} registered, ",
+            "{} registered. ",
             plural(t.done.register, "WEC", "WECs")
         ));
     }
     if t.done.deregister > 0 {
         wecs.push_str(&format!(
-            "{} deregistered, ",
+            "{} deregistered. ",
             plural(t.done.deregister, "WEC", "WECs")
         ));
     }

@@ -14,7 +14,7 @@ use super::words::{
     action_word, cause_summary, closing_line, object_notes, reason_text, report_noun, short_digest,
     symbol, unchanged_words,
 };
-use crate::diff::{ActionKind, Change};
+use crate::diff::{Action, ActionKind, Change};
 use crate::model::text::plural;
 use crate::model::{Location, WecName};
 use crate::plan::Plan;
@@ -102,12 +102,17 @@ pub fn render(plan: &Plan, header: &Header) -> String {
                 (Some(n), _) => n,
                 (None, _) => "no longer in fleet.toml".to_owned(),
             };
-            out.push_str(&format!(
-                "> - {} on {} — {}\n",
-                code(&c.object.display_name()),
-                location(&c.object.location),
-                escape(&why)
-            ));
+            let what = match &c.action {
+                Action::Deregister(d) => {
+                    format!("deregistration of {}", code(&format!("wec/{}", d.wec)))
+                }
+                _ => format!(
+                    "{} on {}",
+                    code(&c.object.display_name()),
+                    location(&c.object.location)
+                ),
+            };
+            out.push_str(&format!("> - {what} — {}\n", escape(&why)));
         }
         out.push('\n');
     }

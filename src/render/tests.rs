@@ -681,3 +681,57 @@ fn apply_views() {
         "edge-8 was unreadable: {summary}"
     );
 }
+
+/// A fleet registering `new1` and, with --prune, deregistering `old1`, which fleet
+/// registered and which left fleet.toml.
+fn registration_plan() -> Plan {
+    let toml = "[its]\ncontext = \"its1\"\n[wec.new1]\nlabels = { region = \"eu\" }\n[wec.new1.join]\nsingleton = true\n";
+    let mut o = ObservedFleet::default();
+    listed_everywhere(&mut o, &[]);
+    o.listed
+        .insert((Location::Its, Kind::CertificateSigningRequest));
+    o.insert_get(
+        crate::model::registration::klusterlet_ref(&WecName::from("new1")),
+        None,
+    );
+    o.its_endpoint = Some(crate::model::Endpoint {
+        server: "https://its1.example:6443".into(),
+        ca_data: Some("Q0E=".into()),
+    });
+    let mut old = managed_cluster(
+        "old1",
+        json!({"region": "us"}),
+        vec![
+            entry(MANAGER, "Apply", label_fields(&["region"])),
+            entry(
+                "fleet-registration",
+                "Apply",
+                json!({"f:spec": {"f:hubAcceptsClient": {}}}),
+            ),
+        ],
+        None,
+    );
+    old["metadata"]["annotations"] = json!({ crate::model::vocab::REGISTERED_BY: "old1-ctx" });
+    o.insert_list(&Location::Its, Kind::ManagedCluster, [old]);
+    let opts = DiffOptions {
+        prune: true,
+        max_deregister: 1,
+        ..Default::default()
+    };
+    plan::build(build_with(toml, &o, &opts)).expect("acyclic")
+}
+
+#[test]
+fn registration_and_deregistration_plan() {
+    let p = registration_plan();
+    assert_eq!((p.summary.register, p.summary.deregister), (1, 1));
+    all_views("registration", &p, &header(Subject::Plan));
+    let text = human::render(&p, &header(Subject::Plan), false);
+    let reg = text
+        .find("registration (absent → Available)")
+        .expect("registration shown");
+    let mc = text.find("ManagedCluster new1").expect("labels shown");
+    assert!(reg < mc, "the registration comes first in its WEC:\n{text}");
+    assert!(text.contains("applied once the WEC is registered"));
+    assert!(text.contains("bootstrap-hub-kubeconfig = (sensitive)"));
+}

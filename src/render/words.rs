@@ -180,6 +180,9 @@ pub(crate) fn object_notes(c: &Change) -> Vec<Note> {
     } else if c.kind() == ActionKind::Delete {
         out.push(info("no longer in fleet.toml".into()));
     }
+    if c.depends_on.iter().any(|d| d.kind == Kind::Klusterlet) {
+        out.push(info("applied once the WEC is registered".into()));
+    }
     let owners: BTreeSet<&str> = c
         .fields
         .iter()

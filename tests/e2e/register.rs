@@ -98,7 +98,7 @@ pub async fn one_apply_registers_two_fresh_wecs_and_keeps_the_token_secret(
     )?;
     ensure!(apply.code == 0, "apply registers both WECs:\n{apply}");
     ensure!(
-        apply.stdout.contains("2 WECs registered"),
+        apply.stdout.contains("2 WECs registered."),
         "apply says it registered them:\n{apply}"
     );
     for (name, region) in [("cluster4", "eu"), ("cluster5", "ap")] {
