@@ -9,7 +9,7 @@ use super::human::Painter;
 use super::layout::subject;
 use super::words::{action_done, blocked_text};
 use crate::apply::{ApplyError, ApplyReport, Outcome};
-use crate::diff::Change;
+use crate::diff::{Action, Change};
 use crate::model::text::{error_chain, plural};
 use crate::plan::Plan;
 
@@ -47,13 +47,16 @@ impl Progress {
         match outcome {
             Outcome::Done => {
                 self.done += 1;
+                let what = match &c.action {
+                    Action::Register(r) => format!("wec/{} registered: Joined and Available", r.wec),
+                    Action::Deregister(d) => format!("wec/{} deregistered", d.wec),
+                    _ => format!("{} {}", c.object, action_done(c.kind())),
+                };
                 format!(
-                    "[{}/{}] {} {} {}",
+                    "[{}/{}] {} {what}",
                     self.done,
                     self.total,
                     p.paint("✓", Style::new().green()),
-                    subject(c),
-                    action_done(c.kind())
                 )
             }
             Outcome::Failed(e) => format!(
