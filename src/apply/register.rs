@@ -324,28 +324,34 @@ pub async fn deregister(
     };
     if let Some(wec) = &wec {
         let klusterlet = wec_ref(wec_name, Kind::Klusterlet, None, KLUSTERLET);
-        wec.delete(&klusterlet).await?;
-        if !gone(wec, &klusterlet, deadline).await? {
-            return Err(timed_out(
-                format!("Klusterlet {KLUSTERLET} to be deleted on the WEC"),
-                vec![format!(
-                    "its finalizers wait for the klusterlet operator: `kubectl --context {} get klusterlet {KLUSTERLET} -o yaml`",
-                    wec.context
-                )],
-            )
-            .into());
-        }
         let agent_ns = wec_ref(wec_name, Kind::Namespace, None, AGENT_NS);
-        wec.delete(&agent_ns).await?;
-        if !gone(wec, &agent_ns, deadline).await? {
-            return Err(timed_out(
-                format!("Namespace {AGENT_NS} to be deleted on the WEC"),
-                vec![format!(
-                    "what keeps it: `kubectl --context {} get namespace {AGENT_NS} -o yaml`",
-                    wec.context
-                )],
+        let look = |what: &str, r: &ObjectRef| {
+            format!(
+                "{what}: `kubectl --context {} get {} {} -o yaml`",
+                wec.context,
+                r.kind.as_str().to_lowercase(),
+                r.name
             )
-            .into());
+        };
+        let steps = [
+            (
+                &klusterlet,
+                look(
+                    "its finalizers wait for the klusterlet operator",
+                    &klusterlet,
+                ),
+            ),
+            (&agent_ns, look("what keeps it", &agent_ns)),
+        ];
+        for (r, hint) in steps {
+            wec.delete(r).await?;
+            if !gone(wec, r, deadline).await? {
+                return Err(timed_out(
+                    format!("{} to be deleted on the WEC", r.display_name()),
+                    vec![hint],
+                )
+                .into());
+            }
         }
         for (kind, ns, name) in [
             (Kind::Deployment, Some(OPERATOR_NS), KLUSTERLET),

@@ -48,7 +48,9 @@ impl Progress {
             Outcome::Done => {
                 self.done += 1;
                 let what = match &c.action {
-                    Action::Register(r) => format!("wec/{} registered: Joined and Available", r.wec),
+                    Action::Register(r) => {
+                        format!("wec/{} registered: Joined and Available", r.wec)
+                    }
                     Action::Deregister(d) => format!("wec/{} deregistered", d.wec),
                     _ => format!("{} {}", c.object, action_done(c.kind())),
                 };
