@@ -16,7 +16,7 @@ use futures::stream;
 use crate::config::model::{ClusterAccess, DesiredFleet};
 use crate::diff::{Action, Change};
 use crate::kube::{Clients, KubeError};
-use crate::model::Location;
+use crate::model::{Location, WecName};
 use crate::plan::Plan;
 pub use report::{ApplyReport, Outcome};
 
@@ -36,6 +36,21 @@ pub enum ApplyError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Timeout(#[from] register::RegistrationTimeout),
+    /// The context recorded for a WEC now reaches a cluster registered under another name.
+    #[error(
+        "context `{context}` reaches a cluster whose Klusterlet registers `{registers}`, not `{wec}`: nothing was unjoined or deleted"
+    )]
+    #[diagnostic(
+        code(fleet::apply::wrong_cluster),
+        help(
+            "the context was re-pointed since fleet registered the WEC; deregister it by hand, or fix the context"
+        )
+    )]
+    WrongCluster {
+        context: String,
+        wec: WecName,
+        registers: String,
+    },
 }
 
 /// How to apply.

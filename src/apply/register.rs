@@ -13,11 +13,11 @@ use serde_json::{Value, json};
 
 use super::ApplyError;
 use crate::config::model::{ClusterAccess, DesiredFleet};
-use crate::desired::join::JoinManifest;
+use crate::desired::join::{IMAGE_PULL_SECRET, JoinManifest};
 use crate::diff::{Deregistration, RegStep, Registration};
 use crate::kube::{Clients, Cluster, KubeError};
 use crate::model::registration::{
-    csr_from_bootstrap, csr_pending, managed_cluster_ref, true_conditions,
+    csr_approvable, csr_from_bootstrap, csr_pending, managed_cluster_ref, true_conditions,
 };
 use crate::model::vocab::ocm::{
     AGENT_NS, AVAILABLE, BOOTSTRAP_SA, BOOTSTRAP_SECRET, BOOTSTRAP_USER, CLUSTER_NAME_LABEL,
@@ -144,26 +144,45 @@ fn approved(csr: &Value) -> bool {
         .is_some_and(|cs| cs.iter().any(|c| field(c, "/type") == "Approved"))
 }
 
-/// Approves every pending CSR of `wec` that fleet's bootstrap identity filed (a restarted
-/// agent files another). Returns how many of ours are approved now.
+/// Approves every pending CSR of `wec` that fleet's bootstrap identity filed for `wec`'s
+/// agent identity (a restarted agent files another). Returns how many such CSRs are
+/// approved now. A CSR that changed or went away meanwhile is looked at again next time.
 async fn approve_ours(its: &Cluster, wec: &WecName) -> Result<usize, KubeError> {
     let mut ok = 0;
     for csr in csrs(its, wec)
         .await?
         .iter()
-        .filter(|c| csr_from_bootstrap(c))
+        .filter(|c| csr_approvable(c, wec))
     {
         if csr_pending(csr) {
             let message =
                 format!("approved by fleet for WEC {wec}, joined with its bootstrap identity");
-            its.approve_csr(field(csr, "/metadata/name"), &message)
-                .await?;
-            ok += 1;
+            match its
+                .approve_csr(field(csr, "/metadata/name"), &message)
+                .await
+            {
+                Ok(()) => ok += 1,
+                Err(e) if matches!(e.status(), Some(404 | 409 | 422)) => {}
+                Err(e) => return Err(e),
+            }
         } else if approved(csr) {
             ok += 1;
         }
     }
     Ok(ok)
+}
+
+/// Runs one round of a wait loop; a transient error (no answer, conflict, overload) is
+/// retried next round while time is left.
+async fn round<T>(
+    deadline: Instant,
+    step: impl AsyncFnOnce() -> Result<T, KubeError>,
+) -> Result<Option<T>, KubeError> {
+    match step().await {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_transient() && Instant::now() < deadline => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Approves the WEC's CSR and sets `hubAcceptsClient`. `Some(what)` when the deadline
@@ -180,11 +199,15 @@ async fn accept(
             == Some(true)
     };
     loop {
-        let approved = approve_ours(its, &reg.wec).await?;
-        let mc = its
-            .get(Kind::ManagedCluster, None, reg.wec.as_str())
-            .await?;
-        if approved > 0 || accepted_already(&mc) {
+        let seen = round(deadline, async || {
+            let approved = approve_ours(its, &reg.wec).await?;
+            let mc = its
+                .get(Kind::ManagedCluster, None, reg.wec.as_str())
+                .await?;
+            Ok(approved > 0 || accepted_already(&mc))
+        })
+        .await?;
+        if seen == Some(true) {
             break;
         }
         if Instant::now() > deadline {
@@ -213,13 +236,23 @@ async fn wait_available(
     deadline: Instant,
 ) -> Result<Option<String>, ApplyError> {
     loop {
-        if let Some(mc) = its.get(Kind::ManagedCluster, None, wec.as_str()).await? {
-            let up = true_conditions(&mc);
-            if up.contains(JOINED) && up.contains(AVAILABLE) {
-                return Ok(None);
+        let up = round(deadline, async || {
+            let up = its
+                .get(Kind::ManagedCluster, None, wec.as_str())
+                .await?
+                .is_some_and(|mc| {
+                    let up = true_conditions(&mc);
+                    up.contains(JOINED) && up.contains(AVAILABLE)
+                });
+            if !up {
+                approve_ours(its, wec).await?;
             }
+            Ok(up)
+        })
+        .await?;
+        if up == Some(true) {
+            return Ok(None);
         }
-        approve_ours(its, wec).await?;
         if Instant::now() > deadline {
             return Ok(Some(format!(
                 "ManagedCluster {wec} to be {JOINED} and {AVAILABLE}"
@@ -259,7 +292,7 @@ async fn diagnose(its: &Cluster, wec: Option<&Cluster>, reg: &Registration) -> V
         Ok(list) => {
             let foreign: Vec<String> = list
                 .iter()
-                .filter(|c| !csr_from_bootstrap(c))
+                .filter(|c| !csr_approvable(c, name))
                 .map(|c| format!("{} from {}", field(c, "/metadata/name"), field(c, "/spec/username")))
                 .collect();
             out.push(format!(
@@ -305,14 +338,17 @@ pub async fn deregister(
 ) -> Result<(), ApplyError> {
     let its = clients.get(&fleet.its.access).await?;
     let wec_name = &dereg.wec;
+    // The recorded context must still name a cluster fleet can build a client for: skipping
+    // the unjoin silently would leave an agent that re-creates the ManagedCluster.
     let wec = match &dereg.context {
-        Some(context) => clients
-            .get(&ClusterAccess {
-                context: context.clone(),
-                kubeconfig: None,
-            })
-            .await
-            .ok(),
+        Some(context) => Some(
+            clients
+                .get(&ClusterAccess {
+                    context: context.clone(),
+                    kubeconfig: None,
+                })
+                .await?,
+        ),
         None => None,
     };
     let timed_out = |waiting_for: String, checks: Vec<String>| RegistrationTimeout {
@@ -322,7 +358,27 @@ pub async fn deregister(
         waiting_for,
         checks,
     };
-    if let Some(wec) = &wec {
+    // A WEC that does not answer has no agent left to stop: the hub side goes ahead.
+    let reachable = match &wec {
+        Some(w) => match w.get(Kind::Klusterlet, None, KLUSTERLET).await {
+            Ok(Some(k)) => {
+                let registers = field(&k, "/spec/clusterName");
+                if registers != wec_name.as_str() {
+                    return Err(ApplyError::WrongCluster {
+                        context: w.context.clone(),
+                        wec: wec_name.clone(),
+                        registers: registers.to_owned(),
+                    });
+                }
+                true
+            }
+            Ok(None) => true,
+            Err(e) if e.is_transient() => false,
+            Err(e) => return Err(e.into()),
+        },
+        None => false,
+    };
+    if let Some(wec) = wec.as_ref().filter(|_| reachable) {
         let klusterlet = wec_ref(wec_name, Kind::Klusterlet, None, KLUSTERLET);
         let agent_ns = wec_ref(wec_name, Kind::Namespace, None, AGENT_NS);
         let look = |what: &str, r: &ObjectRef| {
@@ -358,6 +414,7 @@ pub async fn deregister(
             (Kind::ClusterRoleBinding, None, KLUSTERLET),
             (Kind::ClusterRole, None, KLUSTERLET),
             (Kind::ServiceAccount, Some(OPERATOR_NS), KLUSTERLET),
+            (Kind::Secret, Some(OPERATOR_NS), IMAGE_PULL_SECRET),
             (Kind::CustomResourceDefinition, None, KLUSTERLET_CRD),
         ] {
             wec.delete(&wec_ref(wec_name, kind, ns, name)).await?;
@@ -375,10 +432,15 @@ pub async fn deregister(
         )
         .into());
     }
-    for csr in csrs(&its, wec_name).await? {
+    // The agent's own CSRs (they pile up; ten block a new agent). Others are not fleet's.
+    for csr in csrs(&its, wec_name)
+        .await?
+        .iter()
+        .filter(|c| csr_from_bootstrap(c))
+    {
         its.delete(&its_ref(
             Kind::CertificateSigningRequest,
-            field(&csr, "/metadata/name"),
+            field(csr, "/metadata/name"),
         ))
         .await?;
     }

@@ -161,11 +161,13 @@ pub fn init_terminal(choice: ColorChoice) -> Colors {
                 .build(),
         )
     }));
+    // kube-client logs a whole response body when it cannot parse one; a TokenRequest's
+    // holds a bootstrap token, so its logs stop at errors whatever FLEET_LOG asks for.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FLEET_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"))
+        .add_directive("kube_client=error".parse().expect("a valid directive"));
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("FLEET_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(stderr_color)
         .try_init();

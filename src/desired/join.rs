@@ -17,7 +17,8 @@ use crate::model::{Endpoint, Kind, Location, ObjectRef, Sensitive, WecName};
 
 const KLUSTERLET_CRD_JSON: &str = include_str!("ocm/klusterlets.crd.json");
 const OPERATOR_ROLE_JSON: &str = include_str!("ocm/klusterlet-operator.clusterrole.json");
-const IMAGE_PULL_SECRET: &str = "open-cluster-management-image-pull-credentials";
+/// The (empty) image pull Secret `clusteradm join` creates for the klusterlet operator.
+pub const IMAGE_PULL_SECRET: &str = "open-cluster-management-image-pull-credentials";
 
 /// The Klusterlet's `spec.deployOption.mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

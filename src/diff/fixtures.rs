@@ -41,6 +41,36 @@ pub fn managed_cluster(
     mc
 }
 
+/// A CSR as an OCM agent files it for `cluster` (label, signer, a real PEM request whose
+/// subject is `cn` / `o`), from `username`.
+pub fn csr(name: &str, cluster: &str, username: &str, cn: &str, o: &str) -> Value {
+    use base64::Engine;
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::OrganizationName, o);
+    let pem = params
+        .serialize_request(&key)
+        .and_then(|r| r.pem())
+        .expect("a CSR");
+    json!({"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+        "metadata": {"name": name, "labels": {"open-cluster-management.io/cluster-name": cluster}},
+        "spec": {"username": username, "signerName": "kubernetes.io/kube-apiserver-client",
+            "request": base64::engine::general_purpose::STANDARD.encode(pem)}})
+}
+
+/// The agent identity OCM's agent asks for: CN and O of cluster `c`.
+pub fn agent_subject(c: &str) -> (String, String) {
+    (
+        format!("system:open-cluster-management:{c}:agent1"),
+        format!("system:open-cluster-management:{c}"),
+    )
+}
+
 /// An error standing for a place that could not be read.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("{0}")]

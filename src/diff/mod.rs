@@ -102,6 +102,8 @@ pub enum Blocked {
     /// `force_internal_endpoint_lookup` needs `kube-public/cluster-info` on the ITS, which
     /// does not exist.
     NoClusterInfo,
+    /// The WEC has a Klusterlet fleet did not install (joined elsewhere or by hand).
+    JoinedElsewhere,
     /// More WECs would be deregistered than `--max-deregister` allows.
     DeregisterLimit { count: usize, max: usize },
 }
@@ -365,6 +367,7 @@ fn registrations(fleet: &DesiredFleet, observed: &ObservedFleet, changes: &mut V
             Ok(None) if !wec.register => Some(Blocked::RegisterDisabled),
             Ok(None) => Some(Blocked::NotRegistered),
             Err(RegistrationProblem::NoClusterInfo) => Some(Blocked::NoClusterInfo),
+            Err(RegistrationProblem::JoinedElsewhere) => Some(Blocked::JoinedElsewhere),
         };
         let registering = blocked.is_none();
         for c in changes

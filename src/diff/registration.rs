@@ -8,8 +8,12 @@
 
 use crate::config::model::{DesiredFleet, Wec};
 use crate::desired::join::JoinManifest;
-use crate::model::registration::{klusterlet_ref, managed_cluster_ref, state};
-use crate::model::vocab::REGISTERED_BY;
+use serde_json::Value;
+
+use crate::model::registration::{
+    bootstrap_secret_ref, klusterlet_ref, managed_cluster_ref, state,
+};
+use crate::model::vocab::{MANAGER, REGISTERED_BY};
 use crate::model::{Endpoint, ObservedFleet, RegState, WecName};
 
 /// One step of a registration.
@@ -67,6 +71,30 @@ pub struct Deregistration {
 pub enum RegistrationProblem {
     /// `force_internal_endpoint_lookup` needs the ITS's `kube-public/cluster-info`.
     NoClusterInfo,
+    /// The WEC has a Klusterlet fleet did not install: joined to another hub, under another
+    /// name, or by hand. fleet does not take it over.
+    JoinedElsewhere,
+}
+
+/// Whether the Klusterlet on the WEC is one fleet's own join left: it registers the WEC's
+/// name, with the bootstrap Secret fleet wrote.
+fn fleets_own_join(observed: &ObservedFleet, wec: &WecName) -> bool {
+    let Some(klusterlet) = observed.get(&klusterlet_ref(wec)) else {
+        return true; // nothing there to take over
+    };
+    let registers = klusterlet
+        .pointer("/spec/clusterName")
+        .and_then(Value::as_str);
+    let secret_by_fleet = observed
+        .get(&bootstrap_secret_ref(wec))
+        .and_then(|s| s.pointer("/metadata/managedFields"))
+        .and_then(Value::as_array)
+        .is_some_and(|entries| {
+            entries
+                .iter()
+                .any(|e| e.get("manager").and_then(Value::as_str) == Some(MANAGER))
+        });
+    registers == Some(wec.as_str()) && secret_by_fleet
 }
 
 /// Where the WEC's agent reaches the ITS: `hub_api_server`, else the ITS context's server;
@@ -114,6 +142,9 @@ pub fn registration(
         // matter, not a registration to redo (and never a reason to re-join).
         RegState::Available | RegState::Joined => return Ok(None),
         RegState::Absent | RegState::KlusterletInstalled => {
+            if !fleets_own_join(observed, &wec.name) {
+                return Err(RegistrationProblem::JoinedElsewhere);
+            }
             let hub = hub_endpoint(fleet, wec, observed)?;
             vec![
                 RegStep::Join(JoinManifest::new(

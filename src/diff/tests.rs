@@ -6,8 +6,11 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::config;
-use crate::diff::fixtures::{entry, label_fields, managed_cluster, read_failure};
+use crate::diff::fixtures::{
+    agent_subject, csr, entry, label_fields, managed_cluster, read_failure,
+};
 use crate::model::RegState;
+use crate::model::vocab::ocm::BOOTSTRAP_USER;
 use crate::model::vocab::{MANAGED_BY, RBAC_LABEL};
 
 /// The diff as the pipeline runs it: the desired state built from `fleet`.
@@ -516,14 +519,12 @@ fn registration_resumes_where_the_wec_stands() {
     let mut pending = managed_cluster("c1", json!({}), vec![], None);
     pending["spec"]["hubAcceptsClient"] = json!(false);
     pending["status"] = json!({});
-    let csr = json!({"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
-        "metadata": {"name": "c1-abcde", "labels": {"open-cluster-management.io/cluster-name": "c1"}},
-        "spec": {"username": "system:serviceaccount:open-cluster-management:agent-registration-bootstrap",
-            "signerName": "kubernetes.io/kube-apiserver-client"}});
+    let (cn, org) = agent_subject("c1");
+    let pending_csr = csr("c1-abcde", "c1", BOOTSTRAP_USER, &cn, &org);
     let o = registration_snapshot(
         observed_with(vec![
             (Location::Its, Kind::ManagedCluster, pending),
-            (Location::Its, Kind::CertificateSigningRequest, csr),
+            (Location::Its, Kind::CertificateSigningRequest, pending_csr),
         ]),
         None,
     );
@@ -534,9 +535,21 @@ fn registration_resumes_where_the_wec_stands() {
     assert_eq!(steps, ["accept", "wait"]);
 
     // A pending CSR from another requester is not an agent fleet joined: fleet joins.
-    let foreign = json!({"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
-        "metadata": {"name": "c1-foreign", "labels": {"open-cluster-management.io/cluster-name": "c1"}},
-        "spec": {"username": "mallory", "signerName": "kubernetes.io/kube-apiserver-client"}});
+    // …and neither is one from fleet's bootstrap identity asking for another WEC's identity
+    // (the label is the requester's to choose).
+    let (cn2, o2) = agent_subject("c2");
+    let other = csr("c1-other", "c1", BOOTSTRAP_USER, &cn2, &o2);
+    let foreign = csr("c1-foreign", "c1", "mallory", &cn, &org);
+    let o = registration_snapshot(
+        observed_with(vec![(
+            Location::Its,
+            Kind::CertificateSigningRequest,
+            other,
+        )]),
+        None,
+    );
+    let d = diff(&f, &o, &DiffOptions::default());
+    assert_eq!(registration_of(&d).map(|r| r.from), Some(RegState::Absent));
     let o = registration_snapshot(
         observed_with(vec![(
             Location::Its,
@@ -678,5 +691,37 @@ fn only_wecs_fleet_registered_are_deregistered_with_prune_and_at_most_max() {
     assert_eq!(
         deregistrations(&d),
         [("gone-1".to_owned(), held), ("gone-2".to_owned(), held)]
+    );
+}
+
+#[test]
+fn a_klusterlet_fleet_did_not_install_is_not_taken_over() {
+    let f = fleet(&format!("{BASE}\n[wec.c1]\nlabels = {{ a = \"b\" }}\n"));
+    let elsewhere = json!({"apiVersion": "operator.open-cluster-management.io/v1", "kind": "Klusterlet",
+        "metadata": {"name": "klusterlet"}, "spec": {"clusterName": "prod-east"}});
+    let d = diff(
+        &f,
+        &registration_snapshot(observed_with(vec![]), Some(elsewhere)),
+        &DiffOptions::default(),
+    );
+    assert!(registration_of(&d).is_none());
+    assert_eq!(
+        change(&d, Kind::ManagedCluster, "c1").blocked,
+        Some(Blocked::JoinedElsewhere)
+    );
+
+    // Its own half-done join (the Klusterlet and fleet's bootstrap Secret) is joined again.
+    let own = json!({"apiVersion": "operator.open-cluster-management.io/v1", "kind": "Klusterlet",
+        "metadata": {"name": "klusterlet"}, "spec": {"clusterName": "c1"}});
+    let mut o = registration_snapshot(observed_with(vec![]), Some(own));
+    o.insert_get(
+        crate::model::registration::bootstrap_secret_ref(&WecName::from("c1")),
+        Some(json!({"metadata": {"name": "bootstrap-hub-kubeconfig",
+            "managedFields": [{"manager": "fleet", "operation": "Apply"}]}})),
+    );
+    let d = diff(&f, &o, &DiffOptions::default());
+    assert_eq!(
+        registration_of(&d).map(|r| r.from),
+        Some(RegState::KlusterletInstalled)
     );
 }

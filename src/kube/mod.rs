@@ -118,6 +118,16 @@ impl KubeError {
         )
     }
 
+    /// Worth another try: the server did not answer, was overloaded, or the object changed
+    /// under the request.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            KubeError::Transport { .. } => true,
+            KubeError::Status { status, .. } => matches!(status.code, 409 | 429 | 500..=599),
+            _ => false,
+        }
+    }
+
     /// The HTTP status the API server answered with, if it answered.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -367,10 +377,18 @@ impl Cluster {
         name: &str,
     ) -> Result<Option<Value>, KubeError> {
         let api = api(&self.client, kind, namespace);
+        // fleet never reads Secret data: of a Secret, only its metadata is asked for.
+        let got = if kind == Kind::Secret {
+            retry_transient(|| api.get_metadata(name))
+                .await
+                .map(|m| serde_json::to_value(m).expect("metadata serialises"))
+        } else {
+            retry_transient(|| api.get(name)).await.map(to_value)
+        };
         // Any 404 means "not there": the object, or its whole resource when the CRD is not
         // installed (the API server then answers with a plain-text 404, not a Status).
-        match retry_transient(|| api.get(name)).await {
-            Ok(o) => Ok(Some(to_value(o))),
+        match got {
+            Ok(o) => Ok(Some(o)),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
             Err(e) => Err(self.error(format!("get {} {name}", kind.as_str()), e)),
         }

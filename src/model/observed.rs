@@ -99,6 +99,9 @@ impl ObservedFleet {
             {
                 map.remove("data");
                 map.remove("stringData");
+                if let Some(Value::Object(notes)) = item.pointer_mut("/metadata/annotations") {
+                    notes.remove("kubectl.kubernetes.io/last-applied-configuration");
+                }
             }
             self.objects.insert(r.clone(), item);
         }

@@ -76,6 +76,48 @@ pub fn csr_from_bootstrap(csr: &Value) -> bool {
         && field("/spec/signerName") == Some(CLIENT_SIGNER)
 }
 
+/// Whether the certificate a CSR asks for is the agent identity of `wec`: subject CN
+/// `system:open-cluster-management:<wec>:<agent>` and O `system:open-cluster-management:<wec>`,
+/// as OCM's agent requests it. The cluster-name label is chosen by the requester; the subject
+/// is what the signed certificate will say.
+pub fn csr_subject_is(csr: &Value, wec: &WecName) -> bool {
+    use base64::Engine;
+    use x509_parser::prelude::FromDer;
+    let Some(request) = csr.pointer("/spec/request").and_then(Value::as_str) else {
+        return false;
+    };
+    let Ok(pem_text) = base64::engine::general_purpose::STANDARD.decode(request) else {
+        return false;
+    };
+    let Ok((_, pem)) = x509_parser::pem::parse_x509_pem(&pem_text) else {
+        return false;
+    };
+    let Ok((_, req)) =
+        x509_parser::certification_request::X509CertificationRequest::from_der(&pem.contents)
+    else {
+        return false;
+    };
+    let subject = &req.certification_request_info.subject;
+    let group = format!("system:open-cluster-management:{wec}");
+    let cn_ok = subject
+        .iter_common_name()
+        .filter_map(|a| a.as_str().ok())
+        .any(|cn| {
+            cn.strip_prefix(&group)
+                .is_some_and(|rest| rest.starts_with(':'))
+        });
+    let o_ok = subject
+        .iter_organization()
+        .filter_map(|a| a.as_str().ok())
+        .any(|o| o == group);
+    cn_ok && o_ok
+}
+
+/// A CSR fleet may approve for `wec`: from its bootstrap identity, for `wec`'s agent identity.
+pub fn csr_approvable(csr: &Value, wec: &WecName) -> bool {
+    csr_from_bootstrap(csr) && csr_subject_is(csr, wec)
+}
+
 /// The CSRs an agent filed for `wec` (labelled with its name), in the snapshot.
 pub fn csrs_of<'a>(
     observed: &'a ObservedFleet,
@@ -137,7 +179,7 @@ fn state_on_its(observed: &ObservedFleet, wec: &WecName) -> Option<RegState> {
     // Only a CSR fleet may approve counts: one from another requester is never approved, so
     // it does not stand for a joined agent.
     csrs_of(observed, wec)
-        .any(|c| csr_pending(c) && csr_from_bootstrap(c))
+        .any(|c| csr_pending(c) && csr_approvable(c, wec))
         .then_some(RegState::CsrPending)
 }
 

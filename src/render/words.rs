@@ -82,6 +82,7 @@ pub(crate) fn blocked_text(b: Blocked, c: &Change) -> String {
             c.object.display_name()
         ),
         Blocked::NoClusterInfo => "the WEC cannot be joined: `force_internal_endpoint_lookup` needs kube-public/cluster-info on the ITS, which does not exist (set `hub_api_server` instead)".into(),
+        Blocked::JoinedElsewhere => "the WEC has a Klusterlet fleet did not install (joined to another hub, under another name, or by hand): fleet does not take it over; unjoin it first, or accept it where it was joined".into(),
         Blocked::DeregisterLimit { count, max } => format!(
             "{count} WECs would be deregistered and --max-deregister is {max}: nothing is deregistered (raise --max-deregister to allow it)"
         ),
