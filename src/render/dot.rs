@@ -12,7 +12,7 @@ use petgraph::visit::EdgeRef;
 use super::Header;
 use super::layout::sections;
 use super::words::{short_digest, symbol};
-use crate::diff::ActionKind;
+use crate::diff::{Action, ActionKind};
 use crate::plan::Plan;
 
 /// A DOT string literal.
@@ -63,12 +63,18 @@ pub fn render(plan: &Plan, header: &Header) -> String {
         ));
         for &i in &section.changes {
             let c = &plan.diff.changes[i];
-            let mut label = format!(
-                "{} {} @{}",
-                symbol(c.kind()),
-                c.object.display_name(),
-                c.object.location
-            );
+            let mut label = match &c.action {
+                Action::Register(r) => format!("{} registration @wec/{}", symbol(c.kind()), r.wec),
+                Action::Deregister(d) => {
+                    format!("{} deregistration @wec/{}", symbol(c.kind()), d.wec)
+                }
+                _ => format!(
+                    "{} {} @{}",
+                    symbol(c.kind()),
+                    c.object.display_name(),
+                    c.object.location
+                ),
+            };
             let color = color(c.kind());
             let mut attrs = format!("color={color}, fontcolor={color}");
             if c.blocked.is_some() {
