@@ -4,7 +4,19 @@ use clap::Parser;
 use fleet::cli::{Cli, Exit};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // A command-line mistake exits 1 (clap's own default, 2, means "changes present" to CI);
+    // --help and --version exit 0.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                Exit::Error.into()
+            } else {
+                Exit::Success.into()
+            };
+        }
+    };
     let runtime = tokio::runtime::Runtime::new().expect("cannot start the tokio runtime");
     match runtime.block_on(fleet::cli::execute(cli)) {
         Ok(code) => code,

@@ -129,3 +129,23 @@ fn fmt_check_exits_2_with_a_diff_and_fmt_fixes_the_file() {
         .code(0)
         .stdout("");
 }
+
+#[test]
+fn a_command_line_mistake_exits_1_never_2() {
+    for args in [
+        &["--no-such-flag"][..],
+        &["plan", "--output", "yaml"],
+        &["apply", "--wait-timeout", "soon"],
+        &["plan", "--target", "cluster1"],
+        &["no-such-command"],
+    ] {
+        fleet()
+            .args(args)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("error"));
+    }
+    fleet().arg("--help").assert().code(0);
+    fleet().arg("--version").assert().code(0);
+    fleet().args(["apply", "--help"]).assert().code(0);
+}
