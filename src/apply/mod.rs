@@ -15,7 +15,7 @@ use futures::stream;
 
 use crate::config::model::{ClusterAccess, DesiredFleet};
 use crate::diff::{Action, Change};
-use crate::kube::{Clients, KubeError};
+use crate::kube::{Clients, Cluster, KubeError};
 use crate::model::{Location, WecName};
 use crate::plan::Plan;
 pub use report::{ApplyReport, Outcome};
@@ -71,35 +71,41 @@ fn access_of(fleet: &DesiredFleet, loc: &Location) -> Option<ClusterAccess> {
     }
 }
 
+/// The client for the cluster an object lives on.
+async fn cluster_of(
+    r: &crate::model::ObjectRef,
+    fleet: &DesiredFleet,
+    clients: &Clients,
+) -> Result<Cluster, ApplyError> {
+    let access = access_of(fleet, &r.location).ok_or_else(|| ApplyError::NoContext {
+        location: r.location.clone(),
+    })?;
+    Ok(clients.get(&access).await?)
+}
+
 async fn run_one(
     change: &Change,
     fleet: &DesiredFleet,
     clients: &Clients,
     opts: &ApplyOptions,
 ) -> Result<(), ApplyError> {
+    let r = &change.object;
     let deadline = Instant::now() + opts.wait_timeout;
     match &change.action {
         Action::Register(reg) => {
-            return register::register(reg, fleet, clients, deadline, opts.wait_timeout).await;
+            register::register(reg, fleet, clients, deadline, opts.wait_timeout).await?;
         }
         Action::Deregister(d) => {
-            return register::deregister(d, fleet, clients, deadline, opts.wait_timeout).await;
+            register::deregister(d, fleet, clients, deadline, opts.wait_timeout).await?;
         }
-        _ => {}
-    }
-    let r = &change.object;
-    let access = access_of(fleet, &r.location).ok_or_else(|| ApplyError::NoContext {
-        location: r.location.clone(),
-    })?;
-    let cluster = clients.get(&access).await?;
-    match &change.action {
-        Action::Delete => cluster.delete(r).await?,
+        Action::Delete => cluster_of(r, fleet, clients).await?.delete(r).await?,
         Action::Replace { body } => {
+            let cluster = cluster_of(r, fleet, clients).await?;
             cluster.delete(r).await?;
             cluster.apply(r, body).await?;
         }
         Action::Create { body } => {
-            cluster.apply(r, body).await?;
+            cluster_of(r, fleet, clients).await?.apply(r, body).await?;
         }
         Action::Update { body } => {
             // An update must land on the object the plan saw: a recreated object (new uid)
@@ -108,9 +114,8 @@ async fn run_one(
             if let Some(observed) = &change.observed {
                 body["metadata"]["uid"] = observed.uid.clone().into();
             }
-            cluster.apply(r, &body).await?;
+            cluster_of(r, fleet, clients).await?.apply(r, &body).await?;
         }
-        Action::Register(_) | Action::Deregister(_) => unreachable!("handled above"),
     }
     Ok(())
 }
