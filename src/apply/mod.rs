@@ -4,10 +4,8 @@
 //! views in `render` show.
 
 pub mod register;
-pub mod report;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -16,9 +14,9 @@ use futures::stream;
 use crate::config::model::{ClusterAccess, DesiredFleet};
 use crate::diff::{Action, Change};
 use crate::kube::{Clients, Cluster, KubeError};
-use crate::model::{Location, WecName};
+use crate::model::{Failure, Location, WecName};
 use crate::plan::Plan;
-pub use report::{ApplyReport, Outcome};
+pub use crate::plan::report::{ApplyReport, Outcome};
 
 /// Why a write failed.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -156,7 +154,7 @@ pub async fn execute(
         while let Some((i, result)) = results.next().await {
             let o = match result {
                 Ok(()) => Outcome::Done,
-                Err(e) => Outcome::Failed(Arc::new(e)),
+                Err(e) => Outcome::Failed(Failure::new(e)),
             };
             on_done(i, &o);
             outcomes.insert(i, o);

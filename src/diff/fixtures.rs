@@ -78,6 +78,6 @@ pub fn agent_subject(c: &str) -> (String, String) {
 pub struct Refused(pub String);
 
 /// A read failure with `message`.
-pub fn read_failure(message: &str) -> crate::model::ReadFailure {
-    crate::model::ReadFailure::new(Refused(message.to_owned()))
+pub fn read_failure(message: &str) -> crate::model::Failure {
+    crate::model::Failure::new(Refused(message.to_owned()))
 }

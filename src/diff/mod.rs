@@ -22,7 +22,7 @@ use crate::model::vocab::{
     LAST_APPLIED, MANAGER, PROPERTIES_NS, expansion_of, is_fleet_manager, managed_by_fleet,
 };
 use crate::model::{
-    ExpansionName, Kind, LastApplied, Location, ObjectRef, ObservedFleet, ReadFailure, WecName,
+    ExpansionName, Failure, Kind, LastApplied, Location, ObjectRef, ObservedFleet, WecName,
 };
 use fields::{FieldPath, Operation, Owner, flatten, last_foreign_writer, owners};
 pub use registration::{Deregistration, RegStep, Registration};
@@ -184,7 +184,7 @@ pub struct Diff {
     /// WECs in `fleet.toml` with nothing to change.
     pub unchanged_wecs: Vec<WecName>,
     /// Places that could not be read: the diff there is unknown.
-    pub unreadable: BTreeMap<Location, ReadFailure>,
+    pub unreadable: BTreeMap<Location, Failure>,
 }
 
 impl Diff {

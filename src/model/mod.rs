@@ -25,6 +25,6 @@ pub mod vocab;
 pub use last_applied::LastApplied;
 pub use names::{ExpansionName, WecName};
 pub use object::{Kind, Location, ObjectRef};
-pub use observed::{Endpoint, ObservedFleet, ReadFailure};
+pub use observed::{Endpoint, Failure, ObservedFleet};
 pub use registration::RegState;
 pub use sensitive::Sensitive;

@@ -10,15 +10,16 @@ use serde_json::Value;
 use super::object::{Kind, Location, ObjectRef};
 use super::text::error_chain;
 
-/// Why a place could not be read: the I/O layer's error, kept whole (message, sources and
-/// help) so that the views can say what to check.
+/// An error of the I/O layer, kept whole (message, sources and help) so that the views can
+/// say what to check without knowing its type: why a place could not be read, or why a write
+/// failed.
 #[derive(Debug, Clone)]
-pub struct ReadFailure(Arc<dyn miette::Diagnostic + Send + Sync + 'static>);
+pub struct Failure(Arc<dyn miette::Diagnostic + Send + Sync + 'static>);
 
-impl ReadFailure {
+impl Failure {
     /// Keeps `error` with its sources.
     pub fn new(error: impl miette::Diagnostic + Send + Sync + 'static) -> Self {
-        ReadFailure(Arc::new(error))
+        Failure(Arc::new(error))
     }
 
     /// The error's own help, if it has one.
@@ -27,7 +28,7 @@ impl ReadFailure {
     }
 }
 
-impl fmt::Display for ReadFailure {
+impl fmt::Display for Failure {
     /// The message followed by its sources: `list managedclusters on `its1`: client error
     /// (Connect): tcp connect error: Connection refused`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -53,7 +54,7 @@ pub struct ObservedFleet {
     /// Single objects read by name: absent from `objects` means they do not exist.
     pub fetched: BTreeSet<ObjectRef>,
     /// Control planes that could not be read, with the reason.
-    pub unreadable: BTreeMap<Location, ReadFailure>,
+    pub unreadable: BTreeMap<Location, Failure>,
     /// Identity of the ITS (`kube-system` namespace UID).
     pub its_uid: Option<String>,
     /// The ITS's API server URL.

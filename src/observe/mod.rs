@@ -24,7 +24,7 @@ use crate::model::registration::{
 };
 use crate::model::vocab::ocm::{AVAILABLE, CLUSTER_NAME_LABEL, JOINED};
 use crate::model::vocab::{PROPERTIES_NS, fleet_selector};
-use crate::model::{Kind, LastApplied, Location, ObjectRef, ObservedFleet, ReadFailure, WecName};
+use crate::model::{Failure, Kind, LastApplied, Location, ObjectRef, ObservedFleet, WecName};
 
 /// How to observe.
 #[derive(Debug, Clone)]
@@ -196,7 +196,7 @@ fn record(
         Ok(o) => observed.merge(o),
         Err(e) if e.is_input_error() => return Err(e),
         Err(e) => {
-            observed.unreadable.insert(location, ReadFailure::new(e));
+            observed.unreadable.insert(location, Failure::new(e));
         }
     }
     Ok(())

@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::diff::{ActionKind, Diff};
 use crate::model::{ExpansionName, Kind, Location, ObjectRef};
+pub mod report;
+
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;

@@ -8,15 +8,10 @@ use owo_colors::Style;
 use super::human::Painter;
 use super::layout::subject;
 use super::words::{action_done, blocked_text};
-use crate::apply::{ApplyError, ApplyReport, Outcome};
 use crate::diff::{Action, Change};
-use crate::model::text::{error_chain, plural};
+use crate::model::text::plural;
 use crate::plan::Plan;
-
-/// An apply error's message and causes on one line.
-pub(crate) fn error_text(e: &ApplyError) -> String {
-    error_chain(e)
-}
+use crate::plan::report::{ApplyReport, Outcome};
 
 /// Progress lines, numbered over the changes that will be attempted.
 pub struct Progress {
@@ -65,7 +60,7 @@ impl Progress {
                 "{} {} failed: {}",
                 p.paint("✗", Style::new().red()),
                 subject(c),
-                error_text(e)
+                e
             ),
             Outcome::Skipped { dependency } => format!(
                 "{} {} skipped: {}",
@@ -138,8 +133,8 @@ pub fn summary(plan: &Plan, report: &ApplyReport, color: bool) -> String {
     for (c, o) in changes.iter().zip(&report.outcomes) {
         match o {
             Outcome::Failed(e) => {
-                out.push_str(&format!("  ✗ {}: {}\n", subject(c), error_text(e)));
-                if let Some(help) = miette::Diagnostic::help(e.as_ref()) {
+                out.push_str(&format!("  ✗ {}: {}\n", subject(c), e));
+                if let Some(help) = e.help() {
                     out.push_str(&format!("      help: {help}\n"));
                 }
             }

@@ -127,10 +127,10 @@ use std::collections::BTreeMap;
 
 use super::Header;
 use super::words::{action_name, blocked_text, cause_manager, cause_name, reason_text};
-use crate::apply::{ApplyReport, Outcome};
 use crate::diff::{Action, ActionKind, Cause, Change, FieldChange};
-use crate::model::{Location, ObjectRef, ReadFailure};
+use crate::model::{Failure, Location, ObjectRef};
 use crate::plan::Plan;
+use crate::plan::report::{ApplyReport, Outcome};
 
 /// The plan document's schema version written by this build.
 pub const FORMAT_VERSION: &str = "1.2";
@@ -363,7 +363,7 @@ fn registration(c: &Change) -> Option<JsonRegistration> {
     }
 }
 
-fn unreadable(places: &BTreeMap<Location, ReadFailure>) -> Vec<JsonUnreadable> {
+fn unreadable(places: &BTreeMap<Location, Failure>) -> Vec<JsonUnreadable> {
     places
         .iter()
         .map(|(l, e)| JsonUnreadable {
@@ -492,13 +492,7 @@ pub fn apply_document(plan: &Plan, report: &ApplyReport, header: &Header) -> Jso
         .map(|(index, (c, o))| {
             let (outcome, error, help, skipped_because, blocked) = match o {
                 Outcome::Done => ("done", None, None, None, None),
-                Outcome::Failed(e) => (
-                    "failed",
-                    Some(super::apply::error_text(e.as_ref())),
-                    miette::Diagnostic::help(e.as_ref()).map(|h| h.to_string()),
-                    None,
-                    None,
-                ),
+                Outcome::Failed(e) => ("failed", Some(e.to_string()), e.help(), None, None),
                 Outcome::Skipped { dependency } => ("skipped", None, None, Some(*dependency), None),
                 Outcome::Blocked(b) => ("blocked", None, None, None, Some(blocked_text(*b, c))),
             };

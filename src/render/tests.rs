@@ -619,9 +619,11 @@ fn partial_apply(p: &Plan) -> crate::apply::ApplyReport {
     let outcomes = (0..p.diff.changes.len())
         .map(|i| match p.diff.changes[i].blocked {
             Some(b) => Outcome::Blocked(b),
-            None if i == failed => Outcome::Failed(std::sync::Arc::new(ApplyError::NoContext {
-                location: c1.clone(),
-            })),
+            None if i == failed => {
+                Outcome::Failed(crate::model::Failure::new(ApplyError::NoContext {
+                    location: c1.clone(),
+                }))
+            }
             None if p.dependencies(i).contains(&failed) => Outcome::Skipped { dependency: failed },
             None => Outcome::Done,
         })

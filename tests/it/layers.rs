@@ -4,7 +4,8 @@
 //! ```text
 //! model ← config ← desired ← kube (I/O) ← observe
 //!                          ← diff ← plan ← apply ← render ← cli
-//! (apply also reads desired: the join manifest it fills with a token)
+//! (apply also reads desired: the join manifest it fills with a token; the apply report is
+//! plain data in plan, so the views need nothing of apply)
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,7 +26,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "apply",
         &["model", "config", "desired", "diff", "plan", "kube"],
     ),
-    ("render", &["model", "diff", "plan", "apply"]),
+    ("render", &["model", "diff", "plan"]),
     (
         "cli",
         &[

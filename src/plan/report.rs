@@ -1,10 +1,8 @@
-//! What an apply did: one [`Outcome`] per change of the plan, in plan order. Plain data; the
-//! views (human progress and summary, versioned JSON) are in `render::apply`.
+//! What an apply did to a plan: one [`Outcome`] per change, in plan order. Plain data, filled
+//! by `apply`; the views (human progress and summary, versioned JSON) are in `render`.
 
-use std::sync::Arc;
-
-use super::ApplyError;
 use crate::diff::{Blocked, Change};
+use crate::model::Failure;
 use crate::plan::Summary;
 
 /// What happened to one change.
@@ -12,8 +10,8 @@ use crate::plan::Summary;
 pub enum Outcome {
     /// Written.
     Done,
-    /// The API refused it, or the cluster could not be reached.
-    Failed(Arc<ApplyError>),
+    /// The API refused it, the cluster could not be reached, or a wait timed out.
+    Failed(Failure),
     /// Not attempted: the change with this index, which it depends on, was not applied.
     Skipped { dependency: usize },
     /// Not attempted: the plan marked it blocked.
