@@ -23,7 +23,7 @@ use crate::model::vocab::ocm::{
     AGENT_NS, AVAILABLE, BOOTSTRAP_SA, BOOTSTRAP_SECRET, BOOTSTRAP_USER, CLUSTER_NAME_LABEL,
     HUB_SECRET, JOINED, KLUSTERLET, KLUSTERLET_CRD, OPERATOR_NS,
 };
-use crate::model::vocab::{REGISTERED_BY, REGISTRATION_MANAGER};
+use crate::model::vocab::{REGISTERED_BY, REGISTRATION_MANAGER, fleet_selector};
 use crate::model::{Kind, Location, ObjectRef, WecName};
 
 /// Lifetime of the bootstrap token: as `clusteradm get token`.
@@ -326,9 +326,10 @@ async fn diagnose(its: &Cluster, wec: Option<&Cluster>, reg: &Registration) -> V
     out
 }
 
-/// Deregisters a WEC: unjoin through its recorded context when that context works (the
-/// agent must stop first, or it re-creates the ManagedCluster), then delete its
-/// ManagedCluster and wait for OCM's cleanup, then delete its CSRs.
+/// Deregisters a WEC: through its recorded context, when the WEC answers, delete fleet's
+/// direct RBAC there and unjoin (the agent must stop first, or it re-creates the
+/// ManagedCluster); then delete its ManagedCluster and wait for OCM's cleanup, then delete
+/// its agent's CSRs.
 pub async fn deregister(
     dereg: &Deregistration,
     fleet: &DesiredFleet,
@@ -379,6 +380,20 @@ pub async fn deregister(
         None => false,
     };
     if let Some(wec) = wec.as_ref().filter(|_| reachable) {
+        // fleet's direct RBAC on the WEC (bindings before roles); namespaces fleet created
+        // stay, as they always do.
+        for kind in [
+            Kind::RoleBinding,
+            Kind::ClusterRoleBinding,
+            Kind::Role,
+            Kind::ClusterRole,
+        ] {
+            for live in wec.list(kind, None, Some(&fleet_selector())).await? {
+                let name = field(&live, "/metadata/name");
+                let ns = live.pointer("/metadata/namespace").and_then(Value::as_str);
+                wec.delete(&wec_ref(wec_name, kind, ns, name)).await?;
+            }
+        }
         let klusterlet = wec_ref(wec_name, Kind::Klusterlet, None, KLUSTERLET);
         let agent_ns = wec_ref(wec_name, Kind::Namespace, None, AGENT_NS);
         let look = |what: &str, r: &ObjectRef| {

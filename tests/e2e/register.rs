@@ -172,6 +172,34 @@ pub async fn deregistration_needs_prune_holds_back_many_and_reregistration_works
     let only4 = format!("{HEADER}{}", wec("cluster4", "eu"));
     let none = HEADER.to_owned();
 
+    // cluster5 gets fleet's direct RBAC first: deregistration must take it away too.
+    let direct = "[rbac.jobs]\nmode = \"direct\"\n[[rbac.jobs.rules]]\napi_groups = [\"batch\"]\nresources = [\"jobs\"]\nverbs = [\"get\"]\n";
+    let with_rbac = format!(
+        "{HEADER}{direct}{}{}",
+        wec("cluster4", "eu"),
+        wec("cluster5", "ap").replace(
+            "[wec.cluster5.join]",
+            "rbac = [\"jobs\"]\n[wec.cluster5.join]"
+        )
+    );
+    let granted = fleet(ctx, &with_rbac, &["apply", "--auto-approve"])?;
+    ensure!(granted.code == 0, "direct RBAC on cluster5:\n{granted}");
+    let fleet_rbac = async || -> Result<usize, Box<dyn std::error::Error>> {
+        let wec = ctx.lab.client("cluster5").await?;
+        let lp = kube::api::ListParams::default().labels("app.kubernetes.io/managed-by=fleet");
+        let roles = Api::<k8s_openapi::api::rbac::v1::ClusterRole>::all(wec.clone())
+            .list(&lp)
+            .await?;
+        let bindings = Api::<k8s_openapi::api::rbac::v1::ClusterRoleBinding>::all(wec)
+            .list(&lp)
+            .await?;
+        Ok(roles.items.len() + bindings.items.len())
+    };
+    ensure!(
+        fleet_rbac().await? == 2,
+        "fleet's ClusterRole and binding are on cluster5"
+    );
+
     // Without --prune nothing is deregistered, and the plan says why.
     let plan = fleet(ctx, &only4, &["plan"])?;
     ensure!(
@@ -257,6 +285,10 @@ pub async fn deregistration_needs_prune_holds_back_many_and_reregistration_works
             .await?
             .is_none(),
         "cluster5's properties were not pruned"
+    );
+    ensure!(
+        fleet_rbac().await? == 0,
+        "fleet's direct RBAC is still on cluster5"
     );
     let converged = fleet(ctx, &only4, &["plan", "--prune", "--detailed-exitcode"])?;
     ensure!(converged.code == 0, "nothing left to do:\n{converged}");
