@@ -103,6 +103,36 @@ pub async fn one_apply_registers_two_fresh_wecs_and_keeps_the_token_secret(
         "the plan shows the registrations:\n{plan}"
     );
     let json = fleet(ctx, &toml, &["plan", "--output", "json"])?;
+
+    // Where each agent will reach the ITS: `hub_api_server`, except with
+    // `force_internal_endpoint_lookup`, which takes the server in kube-public/cluster-info.
+    let lookup = format!(
+        "[its]\ncontext = \"its1\"\nhub_api_server = \"https://its.example.invalid:6443\"\n{}{}",
+        wec("cluster4", "eu"),
+        wec("cluster5", "ap").replace(
+            "singleton = true",
+            "singleton = true\nforce_internal_endpoint_lookup = true"
+        )
+    );
+    let servers = fleet(ctx, &lookup, &["plan", "--output", "json"])?;
+    let doc: Value = serde_json::from_str(&servers.stdout)?;
+    let hub_of = |w: &str| {
+        doc["changes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["action"] == "register" && c["wec"] == w)
+            .and_then(|c| c["registration"]["hub_server"].as_str())
+            .map(str::to_owned)
+    };
+    let its_server = doc["its_server"].as_str().unwrap_or_default().to_owned();
+    ensure!(
+        hub_of("cluster4").as_deref() == Some("https://its.example.invalid:6443")
+            && hub_of("cluster5").as_deref() == Some(its_server.as_str()),
+        "hub servers: cluster4 {:?}, cluster5 {:?} (cluster-info names {its_server}):\n{servers}",
+        hub_of("cluster4"),
+        hub_of("cluster5")
+    );
     // The registering run logs everything fleet and its libraries log.
     let apply = crate::fleet::fleet_env(
         ctx,
