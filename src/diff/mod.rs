@@ -12,7 +12,7 @@ pub mod fields;
 pub(crate) mod fixtures;
 pub mod registration;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::Value;
 
@@ -346,7 +346,9 @@ pub fn diff(
 /// Plans the registration of every WEC that needs one and makes the WEC's other changes wait
 /// on it. A WEC that cannot be registered keeps its ManagedCluster changes blocked, saying why.
 fn registrations(fleet: &DesiredFleet, observed: &ObservedFleet, changes: &mut Vec<Change>) {
+    // Per WEC: `None` when it is being registered, else why its blocked changes stay blocked.
     let mut planned = Vec::new();
+    let mut verdict: HashMap<&WecName, Option<Blocked>> = HashMap::with_capacity(fleet.wecs.len());
     for wec in fleet.wecs.values() {
         let blocked = match registration::registration(fleet, wec, observed) {
             Ok(Some(reg)) => {
@@ -369,17 +371,17 @@ fn registrations(fleet: &DesiredFleet, observed: &ObservedFleet, changes: &mut V
             Err(RegistrationProblem::NoClusterInfo) => Some(Blocked::NoClusterInfo),
             Err(RegistrationProblem::JoinedElsewhere) => Some(Blocked::JoinedElsewhere),
         };
-        let registering = blocked.is_none();
-        for c in changes
-            .iter_mut()
-            .filter(|c| c.wec.as_ref() == Some(&wec.name))
-        {
-            if registering {
+        verdict.insert(&wec.name, blocked);
+    }
+    for c in changes.iter_mut() {
+        let Some(wec) = c.wec.clone() else { continue };
+        match verdict.get(&wec) {
+            Some(None) => {
+                c.depends_on.push(change_object(&wec));
                 c.blocked = None;
-                c.depends_on.push(change_object(&wec.name));
-            } else if c.blocked.is_some() {
-                c.blocked = blocked;
             }
+            Some(Some(why)) if c.blocked.is_some() => c.blocked = Some(*why),
+            _ => {}
         }
     }
     changes.extend(planned);
