@@ -7,6 +7,8 @@
 //! Secret's kubeconfig and nowhere else. The CRD and the operator's ClusterRole are OCM's
 //! own files (`ocm/`, see `ocm/PROVENANCE.md`).
 
+use std::sync::LazyLock;
+
 use serde_json::{Value, json};
 
 use crate::config::model::{JoinOptions, OcmRelease};
@@ -15,10 +17,30 @@ use crate::model::vocab::ocm::{
 };
 use crate::model::{Endpoint, Kind, Location, ObjectRef, Sensitive, WecName};
 
-const KLUSTERLET_CRD_JSON: &str = include_str!("ocm/klusterlets.crd.json");
-const OPERATOR_ROLE_JSON: &str = include_str!("ocm/klusterlet-operator.clusterrole.json");
+/// OCM's Klusterlet CRD and the klusterlet operator's ClusterRole, parsed once.
+static KLUSTERLET_CRD_BODY: LazyLock<Value> = LazyLock::new(|| {
+    serde_json::from_str(include_str!("ocm/klusterlets.crd.json")).expect("shipped CRD is JSON")
+});
+static OPERATOR_ROLE: LazyLock<Value> = LazyLock::new(|| {
+    serde_json::from_str(include_str!("ocm/klusterlet-operator.clusterrole.json"))
+        .expect("shipped role is JSON")
+});
 /// The (empty) image pull Secret `clusteradm join` creates for the klusterlet operator.
 pub const IMAGE_PULL_SECRET: &str = "open-cluster-management-image-pull-credentials";
+
+/// What join applies on the WEC, in order: kind, namespace, name.
+const OBJECTS: [(Kind, Option<&str>, &str); 10] = [
+    (Kind::CustomResourceDefinition, None, KLUSTERLET_CRD),
+    (Kind::Namespace, None, OPERATOR_NS),
+    (Kind::Namespace, None, AGENT_NS),
+    (Kind::Secret, Some(AGENT_NS), BOOTSTRAP_SECRET),
+    (Kind::ClusterRole, None, KLUSTERLET),
+    (Kind::ClusterRoleBinding, None, KLUSTERLET),
+    (Kind::ServiceAccount, Some(OPERATOR_NS), KLUSTERLET),
+    (Kind::Secret, Some(OPERATOR_NS), IMAGE_PULL_SECRET),
+    (Kind::Deployment, Some(OPERATOR_NS), KLUSTERLET),
+    (Kind::Klusterlet, None, KLUSTERLET),
+];
 
 /// The Klusterlet's `spec.deployOption.mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,70 +97,41 @@ impl JoinManifest {
     /// The objects, in the order they are applied (the CRD first: the Klusterlet needs it
     /// established). The bootstrap Secret's content is not part of the plan.
     pub fn objects(&self) -> Vec<ObjectRef> {
-        self.bodies_with(None).into_iter().map(|(r, _)| r).collect()
+        OBJECTS
+            .iter()
+            .map(|&(kind, ns, name)| self.at(kind, ns, name))
+            .collect()
     }
 
     /// The objects with their bodies; the bootstrap Secret carries `token`.
     pub fn bodies(&self, token: &Sensitive) -> Vec<(ObjectRef, Value)> {
-        self.bodies_with(Some(token))
-    }
-
-    fn bodies_with(&self, token: Option<&Sensitive>) -> Vec<(ObjectRef, Value)> {
-        let crd: Value = serde_json::from_str(KLUSTERLET_CRD_JSON).expect("shipped CRD is JSON");
-        let mut role: Value =
-            serde_json::from_str(OPERATOR_ROLE_JSON).expect("shipped role is JSON");
+        let mut role = OPERATOR_ROLE.clone();
         role["metadata"] = json!({ "name": KLUSTERLET });
         let operator_labels = json!({ "app": KLUSTERLET });
-        let out = vec![
-            (
-                self.at(Kind::CustomResourceDefinition, None, KLUSTERLET_CRD),
-                crd,
-            ),
-            (
-                self.at(Kind::Namespace, None, OPERATOR_NS),
-                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": OPERATOR_NS}}),
-            ),
-            (
-                self.at(Kind::Namespace, None, AGENT_NS),
-                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": AGENT_NS,
-                    "annotations": {"workload.openshift.io/allowed": "management"}}}),
-            ),
-            (
-                self.at(Kind::Secret, Some(AGENT_NS), BOOTSTRAP_SECRET),
-                json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-                    "metadata": {"name": BOOTSTRAP_SECRET, "namespace": AGENT_NS},
-                    "data": {"kubeconfig": token.map(|t| self.bootstrap_kubeconfig(t)).unwrap_or_default()}}),
-            ),
-            (self.at(Kind::ClusterRole, None, KLUSTERLET), role),
-            (
-                self.at(Kind::ClusterRoleBinding, None, KLUSTERLET),
-                json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-                    "metadata": {"name": KLUSTERLET},
-                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": KLUSTERLET},
-                    "subjects": [{"kind": "ServiceAccount", "name": KLUSTERLET, "namespace": OPERATOR_NS}]}),
-            ),
-            (
-                self.at(Kind::ServiceAccount, Some(OPERATOR_NS), KLUSTERLET),
-                json!({"apiVersion": "v1", "kind": "ServiceAccount",
-                    "metadata": {"name": KLUSTERLET, "namespace": OPERATOR_NS},
-                    "imagePullSecrets": [{"name": IMAGE_PULL_SECRET}]}),
-            ),
-            (
-                self.at(Kind::Secret, Some(OPERATOR_NS), IMAGE_PULL_SECRET),
-                json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
-                    "metadata": {"name": IMAGE_PULL_SECRET, "namespace": OPERATOR_NS, "labels": operator_labels},
-                    "data": {".dockerconfigjson": "e30="}}),
-            ),
-            (
-                self.at(Kind::Deployment, Some(OPERATOR_NS), KLUSTERLET),
-                self.operator_deployment(),
-            ),
-            (
-                self.at(Kind::Klusterlet, None, KLUSTERLET),
-                self.klusterlet(),
-            ),
+        // In the order of OBJECTS.
+        let bodies = [
+            KLUSTERLET_CRD_BODY.clone(),
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": OPERATOR_NS}}),
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": AGENT_NS,
+                "annotations": {"workload.openshift.io/allowed": "management"}}}),
+            json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                "metadata": {"name": BOOTSTRAP_SECRET, "namespace": AGENT_NS},
+                "data": {"kubeconfig": self.bootstrap_kubeconfig(token)}}),
+            role,
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                "metadata": {"name": KLUSTERLET},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": KLUSTERLET},
+                "subjects": [{"kind": "ServiceAccount", "name": KLUSTERLET, "namespace": OPERATOR_NS}]}),
+            json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                "metadata": {"name": KLUSTERLET, "namespace": OPERATOR_NS},
+                "imagePullSecrets": [{"name": IMAGE_PULL_SECRET}]}),
+            json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+                "metadata": {"name": IMAGE_PULL_SECRET, "namespace": OPERATOR_NS, "labels": operator_labels},
+                "data": {".dockerconfigjson": "e30="}}),
+            self.operator_deployment(),
+            self.klusterlet(),
         ];
-        out
+        self.objects().into_iter().zip(bodies).collect()
     }
 
     /// The operator Deployment of OCM's klusterlet chart (`templates/operator.yaml`).
