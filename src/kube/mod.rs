@@ -18,6 +18,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use crate::config::model::ClusterAccess;
+use crate::model::registration::true_conditions;
 use crate::model::text::closest;
 use crate::model::vocab::MANAGER;
 use crate::model::{Endpoint, Kind, ObjectRef, Sensitive};
@@ -491,16 +492,7 @@ impl Cluster {
     /// Whether a CRD reports `Established`.
     pub async fn crd_established(&self, name: &str) -> Result<bool, KubeError> {
         let crd = self.get(Kind::CustomResourceDefinition, None, name).await?;
-        Ok(crd.is_some_and(|c| {
-            c.pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .is_some_and(|cs| {
-                    cs.iter().any(|c| {
-                        c.get("type").and_then(Value::as_str) == Some("Established")
-                            && c.get("status").and_then(Value::as_str) == Some("True")
-                    })
-                })
-        }))
+        Ok(crd.is_some_and(|c| true_conditions(&c).contains("Established")))
     }
 
     /// The cluster as its `kube-public/cluster-info` describes it (what `clusteradm join

@@ -50,7 +50,7 @@ impl fmt::Display for RegState {
     }
 }
 
-/// The conditions of a ManagedCluster that are `True`.
+/// The `status.conditions` of an object (a ManagedCluster, a CRD) that are `True`.
 pub fn true_conditions(mc: &Value) -> BTreeSet<&str> {
     mc.pointer("/status/conditions")
         .and_then(Value::as_array)
@@ -59,6 +59,13 @@ pub fn true_conditions(mc: &Value) -> BTreeSet<&str> {
         .filter(|c| c.get("status").and_then(Value::as_str) == Some("True"))
         .filter_map(|c| c.get("type").and_then(Value::as_str))
         .collect()
+}
+
+/// Whether a ManagedCluster's agent has joined: registered, whether or not it reports
+/// Available right now.
+pub fn registered(mc: &Value) -> bool {
+    let up = true_conditions(mc);
+    up.contains(JOINED) || up.contains(AVAILABLE)
 }
 
 /// Whether a CSR has neither been approved nor denied yet.

@@ -20,9 +20,9 @@ use crate::config::model::{ClusterAccess, DesiredFleet, RbacMode};
 use crate::desired::DesiredState;
 use crate::kube::{Clients, Cluster, KubeError};
 use crate::model::registration::{
-    bootstrap_secret_ref, klusterlet_ref, managed_cluster_ref, needs_wec_read, true_conditions,
+    bootstrap_secret_ref, klusterlet_ref, managed_cluster_ref, needs_wec_read, registered,
 };
-use crate::model::vocab::ocm::{AVAILABLE, CLUSTER_NAME_LABEL, JOINED};
+use crate::model::vocab::ocm::CLUSTER_NAME_LABEL;
 use crate::model::vocab::{PROPERTIES_NS, fleet_selector};
 use crate::model::{Failure, Kind, LastApplied, Location, ObjectRef, ObservedFleet, WecName};
 
@@ -132,10 +132,7 @@ fn registering<'a>(
         .filter(|w| {
             observed
                 .get(&managed_cluster_ref(&w.name))
-                .is_none_or(|mc| {
-                    let up = true_conditions(mc);
-                    !up.contains(JOINED) && !up.contains(AVAILABLE)
-                })
+                .is_none_or(|mc| !registered(mc))
         })
         .map(|w| &w.name)
         .collect()
