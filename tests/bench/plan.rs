@@ -1,6 +1,7 @@
 //! Benchmark: `fleet plan`, `apply` and `drift` on a big fleet, against the lab.
 //!
-//! Starts a lab (ITS + WDS, no WEC apiservers), creates N ManagedClusters on the ITS
+//! Starts a lab (ITS + WDS, no WEC apiservers), creates N registered (Joined, Available)
+//! ManagedClusters on the ITS
 //! (`FLEET_BENCH_WECS`, default 5000), writes a fleet.toml giving each WEC labels and
 //! properties, and times the real `fleet` binary: the first plan (every WEC changes), the
 //! apply, the converged plan, drift, and a plan after one WEC's label changed. Prints a table
@@ -116,7 +117,19 @@ fn main() {
                         "metadata": {"name": name, "labels": {"cluster.open-cluster-management.io/clusterset": "default"}},
                         "spec": {"hubAcceptsClient": true}
                     });
-                    api.patch(&name, &PatchParams::apply("bench-registration"), &Patch::Apply(&mc)).await.is_ok()
+                    // Registered WECs: Joined and Available, as their agents would report.
+                    let conditions: Vec<serde_json::Value> = ["HubAcceptedManagedCluster", "ManagedClusterJoined", "ManagedClusterConditionAvailable"]
+                        .iter()
+                        .map(|t| serde_json::json!({"type": t, "status": "True", "reason": "Bench", "message": "bench",
+                            "lastTransitionTime": "2026-01-01T00:00:00Z"}))
+                        .collect();
+                    let status = serde_json::json!({
+                        "apiVersion": "cluster.open-cluster-management.io/v1", "kind": "ManagedCluster",
+                        "status": {"conditions": conditions}
+                    });
+                    let pp = PatchParams::apply("bench-registration");
+                    api.patch(&name, &pp, &Patch::Apply(&mc)).await.is_ok()
+                        && api.patch_status(&name, &pp, &Patch::Apply(&status)).await.is_ok()
                 }
             })
             .buffer_unordered(32)
