@@ -25,6 +25,15 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
 
 const HEADER: &str = "[its]\ncontext = \"its1\"\n";
 
+/// An apply that deregisters what left fleet.toml.
+const APPLY_PRUNE: &[&str] = &[
+    "apply",
+    "--auto-approve",
+    "--prune",
+    "--wait-timeout",
+    "120s",
+];
+
 fn wec(name: &str, region: &str) -> String {
     format!(
         "[wec.{name}]\nlabels = {{ name = \"{name}\", region = \"{region}\" }}\nproperties = {{ zone = \"{region}-a\" }}\n[wec.{name}.join]\nsingleton = true\n"
@@ -263,17 +272,7 @@ pub async fn deregistration_needs_prune_holds_back_many_and_reregistration_works
             && plan.stdout.contains("unjoin through context cluster5"),
         "the plan shows the deregistration:\n{plan}"
     );
-    let apply = fleet(
-        ctx,
-        &only4,
-        &[
-            "apply",
-            "--auto-approve",
-            "--prune",
-            "--wait-timeout",
-            "120s",
-        ],
-    )?;
+    let apply = fleet(ctx, &only4, APPLY_PRUNE)?;
     ensure!(apply.code == 0, "apply --prune:\n{apply}");
     ensure!(
         managed_cluster(ctx, "cluster5").await?.is_none(),
@@ -347,17 +346,7 @@ pub async fn a_wec_whose_agent_never_comes_up_times_out_alone_and_foreign_csrs_s
 ) -> TestResult {
     // Take cluster5 out, then keep its agent from ever running.
     let only4 = format!("{HEADER}{}", wec("cluster4", "eu"));
-    let out = fleet(
-        ctx,
-        &only4,
-        &[
-            "apply",
-            "--auto-approve",
-            "--prune",
-            "--wait-timeout",
-            "120s",
-        ],
-    )?;
+    let out = fleet(ctx, &only4, APPLY_PRUNE)?;
     ensure!(
         out.code == 0 && managed_cluster(ctx, "cluster5").await?.is_none(),
         "deregister cluster5:\n{out}"
