@@ -3,6 +3,7 @@
 //! Every change ends with exactly one [`Outcome`], gathered in an [`ApplyReport`] that the
 //! views in `render` show.
 
+pub mod lock;
 pub mod register;
 
 use std::collections::BTreeMap;
@@ -12,11 +13,11 @@ use futures::StreamExt;
 use futures::stream;
 
 use crate::config::model::{ClusterAccess, DesiredFleet};
-use crate::diff::{Action, Change};
-use crate::kube::{Clients, Cluster, KubeError};
+use crate::diff::{Action, ActionKind, Change};
+use crate::kube::{Clients, Cluster, KubeError, Precondition};
 use crate::model::{Failure, Location, WecName};
 use crate::plan::Plan;
-pub use crate::plan::report::{ApplyReport, Outcome};
+pub use crate::plan::report::{ApplyReport, Outcome, Stop};
 
 /// Why a write failed.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -81,8 +82,24 @@ async fn cluster_of(
     Ok(clients.get(&access).await?)
 }
 
+/// Which version of the live object a write to change `i` is meant for: the one the plan was
+/// computed against. A change that runs after its WEC's registration in the same apply
+/// only pins the object (`uid`): the registration itself moves its version.
+fn precondition(plan: &Plan, i: usize) -> Option<Precondition> {
+    let observed = plan.diff.changes[i].observed.as_ref()?;
+    let after_registration = plan
+        .dependencies(i)
+        .into_iter()
+        .any(|d| plan.diff.changes[d].kind() == ActionKind::Register);
+    Some(Precondition {
+        uid: observed.uid.clone(),
+        resource_version: (!after_registration).then(|| observed.resource_version.clone()),
+    })
+}
+
 async fn run_one(
     change: &Change,
+    precondition: Option<Precondition>,
     fleet: &DesiredFleet,
     clients: &Clients,
     opts: &ApplyOptions,
@@ -96,21 +113,29 @@ async fn run_one(
         Action::Deregister(d) => {
             register::deregister(d, fleet, clients, deadline, opts.wait_timeout).await?;
         }
-        Action::Delete => cluster_of(r, fleet, clients).await?.delete(r).await?,
+        Action::Delete => {
+            cluster_of(r, fleet, clients)
+                .await?
+                .delete(r, precondition)
+                .await?
+        }
         Action::Replace { body } => {
             let cluster = cluster_of(r, fleet, clients).await?;
-            cluster.delete(r).await?;
-            cluster.apply(r, body).await?;
+            cluster.delete(r, precondition).await?;
+            cluster.create(r, body).await?;
         }
         Action::Create { body } => {
-            cluster_of(r, fleet, clients).await?.apply(r, body).await?;
+            cluster_of(r, fleet, clients).await?.create(r, body).await?;
         }
         Action::Update { body } => {
-            // An update must land on the object the plan saw: a recreated object (new uid)
-            // fails the precondition instead of being silently overwritten.
+            // An update lands on the object the plan saw, at the version it saw: a recreated
+            // or since-changed object fails with 409 instead of being silently overwritten.
             let mut body = body.clone();
-            if let Some(observed) = &change.observed {
-                body["metadata"]["uid"] = observed.uid.clone().into();
+            if let Some(p) = precondition {
+                body["metadata"]["uid"] = p.uid.into();
+                if let Some(v) = p.resource_version {
+                    body["metadata"]["resourceVersion"] = v.into();
+                }
             }
             cluster_of(r, fleet, clients).await?.apply(r, &body).await?;
         }
@@ -118,12 +143,48 @@ async fn run_one(
     Ok(())
 }
 
+/// Tells a running apply to stop: no new change starts, registration waits are abandoned,
+/// writes already sent finish.
+pub type StopReceiver = tokio::sync::watch::Receiver<Option<Stop>>;
+
+/// Runs one change unless the apply was stopped; a registration's or deregistration's
+/// waits end as soon as it is.
+async fn run_unless_stopped(
+    plan: &Plan,
+    i: usize,
+    fleet: &DesiredFleet,
+    clients: &Clients,
+    opts: &ApplyOptions,
+    mut stop: StopReceiver,
+) -> Outcome {
+    if let Some(why) = *stop.borrow_and_update() {
+        return Outcome::Interrupted(why);
+    }
+    let change = &plan.diff.changes[i];
+    let run = run_one(change, precondition(plan, i), fleet, clients, opts);
+    let result = match change.kind() {
+        ActionKind::Register | ActionKind::Deregister => {
+            tokio::select! {
+                r = run => r,
+                Ok(why) = stop.wait_for(Option::is_some) => return Outcome::Interrupted(why.expect("waited for Some")),
+            }
+        }
+        _ => run.await,
+    };
+    match result {
+        Ok(()) => Outcome::Done,
+        Err(e) => Outcome::Failed(Failure::new(e)),
+    }
+}
+
 /// Applies `plan`; `on_done(index, outcome)` is called as each change finishes (progress).
+/// Once `stop` says so, what has not started ends as [`Outcome::Interrupted`].
 pub async fn execute(
     plan: &Plan,
     fleet: &DesiredFleet,
     clients: &Clients,
     opts: &ApplyOptions,
+    stop: &StopReceiver,
     mut on_done: impl FnMut(usize, &Outcome),
 ) -> ApplyReport {
     let changes = &plan.diff.changes;
@@ -138,7 +199,8 @@ pub async fn execute(
                     .into_iter()
                     .filter(|d| outcomes.get(d).is_some_and(|o| !o.is_done()))
                     .min()
-                    .map(|dependency| Outcome::Skipped { dependency }),
+                    .map(|dependency| Outcome::Skipped { dependency })
+                    .or_else(|| (*stop.borrow()).map(Outcome::Interrupted)),
             };
             match early {
                 Some(o) => {
@@ -149,13 +211,12 @@ pub async fn execute(
             }
         }
         let mut results = stream::iter(runnable)
-            .map(|i| async move { (i, run_one(&changes[i], fleet, clients, opts).await) })
+            .map(|i| async move {
+                let outcome = run_unless_stopped(plan, i, fleet, clients, opts, stop.clone()).await;
+                (i, outcome)
+            })
             .buffer_unordered(opts.parallelism.max(1));
-        while let Some((i, result)) = results.next().await {
-            let o = match result {
-                Ok(()) => Outcome::Done,
-                Err(e) => Outcome::Failed(Failure::new(e)),
-            };
+        while let Some((i, o)) = results.next().await {
             on_done(i, &o);
             outcomes.insert(i, o);
         }

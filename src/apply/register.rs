@@ -391,7 +391,7 @@ pub async fn deregister(
             for live in wec.list(kind, None, Some(&fleet_selector())).await? {
                 let name = field(&live, "/metadata/name");
                 let ns = live.pointer("/metadata/namespace").and_then(Value::as_str);
-                wec.delete(&wec_ref(wec_name, kind, ns, name)).await?;
+                wec.delete(&wec_ref(wec_name, kind, ns, name), None).await?;
             }
         }
         let klusterlet = wec_ref(wec_name, Kind::Klusterlet, None, KLUSTERLET);
@@ -415,7 +415,7 @@ pub async fn deregister(
             (&agent_ns, look("what keeps it", &agent_ns)),
         ];
         for (r, hint) in steps {
-            wec.delete(r).await?;
+            wec.delete(r, None).await?;
             if !gone(wec, r, deadline).await? {
                 return Err(timed_out(
                     format!("{} to be deleted on the WEC", r.display_name()),
@@ -432,11 +432,11 @@ pub async fn deregister(
             (Kind::Secret, Some(OPERATOR_NS), IMAGE_PULL_SECRET),
             (Kind::CustomResourceDefinition, None, KLUSTERLET_CRD),
         ] {
-            wec.delete(&wec_ref(wec_name, kind, ns, name)).await?;
+            wec.delete(&wec_ref(wec_name, kind, ns, name), None).await?;
         }
     }
     let mc = managed_cluster_ref(wec_name);
-    its.delete(&mc).await?;
+    its.delete(&mc, None).await?;
     if !gone(&its, &mc, deadline).await? {
         return Err(timed_out(
             format!("ManagedCluster {wec_name} to be deleted on the ITS"),
@@ -453,10 +453,13 @@ pub async fn deregister(
         .iter()
         .filter(|c| csr_from_bootstrap(c))
     {
-        its.delete(&its_ref(
-            Kind::CertificateSigningRequest,
-            field(csr, "/metadata/name"),
-        ))
+        its.delete(
+            &its_ref(
+                Kind::CertificateSigningRequest,
+                field(csr, "/metadata/name"),
+            ),
+            None,
+        )
         .await?;
     }
     Ok(())

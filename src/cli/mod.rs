@@ -11,6 +11,8 @@ pub mod fmt;
 pub mod graph;
 pub mod pipeline;
 pub mod plan;
+pub mod show;
+pub mod unlock;
 pub mod validate;
 
 use std::io::IsTerminal;
@@ -63,14 +65,18 @@ pub enum Command {
     Validate(validate::Args),
     /// Show what apply would change on the ITS, the WDS and the WECs (read-only).
     Plan(plan::Args),
-    /// Make the live fleet match fleet.toml.
+    /// Make the live fleet match fleet.toml, or apply a saved plan exactly.
     Apply(apply::Args),
+    /// Render a saved plan (human, JSON or Markdown), offline.
+    Show(show::Args),
     /// Report only out-of-band changes; exit 2 when there is drift.
     Drift(drift::Args),
     /// Print the plan's dependency graph.
     Graph(graph::Args),
     /// Rewrite fleet.toml in canonical form, keeping comments.
     Fmt(fmt::Args),
+    /// Clear the apply lock on the ITS by hand, if LOCK_ID holds it.
+    Unlock(unlock::Args),
 }
 
 /// Process exit codes (the README documents them).
@@ -106,6 +112,8 @@ pub async fn execute(cli: Cli) -> miette::Result<ExitCode> {
         Command::Validate(args) => validate::execute(&cli.global, args),
         Command::Plan(args) => plan::execute(&cli.global, colors, args).await,
         Command::Apply(args) => apply::execute(&cli.global, colors, args).await,
+        Command::Show(args) => show::execute(&cli.global, colors, args),
+        Command::Unlock(args) => unlock::execute(&cli.global, args).await,
         Command::Drift(args) => drift::execute(&cli.global, colors, args).await,
         Command::Graph(args) => graph::execute(&cli.global, args).await,
         Command::Fmt(args) => fmt::execute(&cli.global, args),

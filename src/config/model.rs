@@ -27,7 +27,7 @@ pub struct Its {
 }
 
 /// The OCM klusterlet images: `<registry>/<image>:<version>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OcmRelease {
     pub registry: String,
     pub version: String,

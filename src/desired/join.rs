@@ -43,7 +43,7 @@ const OBJECTS: [(Kind, Option<&str>, &str); 10] = [
 ];
 
 /// The Klusterlet's `spec.deployOption.mode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum KlusterletMode {
     /// Registration and work agents as two Deployments.
     Default,
@@ -62,7 +62,7 @@ impl KlusterletMode {
 }
 
 /// Everything one WEC's join applies.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct JoinManifest {
     pub wec: WecName,
     pub mode: KlusterletMode,

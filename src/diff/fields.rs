@@ -13,7 +13,9 @@ use serde_json::Value;
 use crate::model::vocab::{LAST_APPLIED, is_fleet_manager};
 
 /// A field of an object, e.g. `["metadata", "labels", "region"]` or `["rules"]`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct FieldPath(Vec<String>);
 
 impl FieldPath {

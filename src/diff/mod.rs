@@ -29,7 +29,7 @@ pub use registration::{Deregistration, RegStep, Registration};
 use registration::{RegistrationProblem, change_object, registered_by_fleet};
 
 /// Why a field (or object) changes.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Cause {
     /// `fleet.toml` asks for something that is not there yet.
     Config,
@@ -47,7 +47,9 @@ impl Cause {
 }
 
 /// What happens to an object, without its payload: for counting, ordering and display.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum ActionKind {
     Create,
     Update,
@@ -61,7 +63,7 @@ pub enum ActionKind {
 }
 
 /// What happens to an object, with exactly what apply needs to do it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Action {
     /// Server-side apply of `body` to an object that does not exist.
     Create { body: Value },
@@ -92,7 +94,7 @@ impl Action {
 }
 
 /// Why a change cannot be made now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Blocked {
     /// The WEC's ManagedCluster does not exist: the WEC is not registered with the ITS (and
     /// what it takes to register it could not be read).
@@ -109,7 +111,7 @@ pub enum Blocked {
 }
 
 /// Why an action was chosen, when it is not obvious.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Reason {
     /// An immutable field changed, which forces a replacement.
     ImmutableField(FieldPath),
@@ -118,7 +120,7 @@ pub enum Reason {
 }
 
 /// One field's change.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FieldChange {
     pub path: FieldPath,
     /// `None`: the field does not exist yet.
@@ -129,7 +131,7 @@ pub struct FieldChange {
 }
 
 /// One object's change.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Change {
     pub object: ObjectRef,
     /// The WEC the object is for (`None`: shared by the fleet).
@@ -156,7 +158,7 @@ impl Change {
 }
 
 /// Identity of the live object a change was computed against.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Observed {
     pub uid: String,
     pub resource_version: String,
@@ -174,7 +176,7 @@ pub struct DiffOptions {
 }
 
 /// The result of a diff.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Diff {
     pub changes: Vec<Change>,
     /// ManagedClusters on the ITS that fleet neither declares nor ever managed.
@@ -184,6 +186,7 @@ pub struct Diff {
     /// WECs in `fleet.toml` with nothing to change.
     pub unchanged_wecs: Vec<WecName>,
     /// Places that could not be read: the diff there is unknown.
+    #[serde(with = "crate::model::observed::as_pairs")]
     pub unreadable: BTreeMap<Location, Failure>,
 }
 

@@ -17,7 +17,7 @@ use crate::model::vocab::{MANAGER, REGISTERED_BY};
 use crate::model::{Endpoint, ObservedFleet, RegState, WecName};
 
 /// One step of a registration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RegStep {
     /// Apply what `clusteradm join` applies on the WEC, with a fresh bootstrap token.
     Join(JoinManifest),
@@ -39,7 +39,7 @@ impl RegStep {
 }
 
 /// Taking one WEC to Available.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Registration {
     pub wec: WecName,
     /// The kubeconfig context the WEC is joined through (recorded on its ManagedCluster).
@@ -59,7 +59,7 @@ impl Registration {
 }
 
 /// Taking a WEC fleet registered back out.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Deregistration {
     pub wec: WecName,
     /// The context fleet joined it through: where the unjoin goes.

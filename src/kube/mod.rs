@@ -17,6 +17,8 @@ use kube::{Client, Config};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
+mod lease;
+
 use crate::config::model::ClusterAccess;
 use crate::model::registration::true_conditions;
 use crate::model::text::closest;
@@ -171,6 +173,14 @@ impl Cluster {
             },
         }
     }
+}
+
+/// Which version of an object a write is meant for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Precondition {
+    pub uid: String,
+    /// `None`: any version of that object.
+    pub resource_version: Option<String>,
 }
 
 /// A client for one context, with the context name for messages.
@@ -396,9 +406,19 @@ impl Cluster {
     }
 
     /// Server-side apply of `body` as field manager `fleet`, taking over conflicting fields
-    /// (the plan showed them).
+    /// (the plan showed them). A `metadata.uid` or `metadata.resourceVersion` in `body` is a
+    /// precondition: the API server answers 409 instead of writing over another object or
+    /// a newer version.
     pub async fn apply(&self, r: &ObjectRef, body: &Value) -> Result<Value, KubeError> {
         self.apply_as(MANAGER, r, body).await
+    }
+
+    /// Server-side apply of an object fleet planned to create, without taking over fields:
+    /// if someone created it meanwhile with other values, the API server answers 409
+    /// instead of fleet overwriting them.
+    pub async fn create(&self, r: &ObjectRef, body: &Value) -> Result<Value, KubeError> {
+        self.patch_apply(&PatchParams::apply(MANAGER), r, body)
+            .await
     }
 
     /// Server-side apply of `body` as field manager `manager`, taking over conflicts.
@@ -408,26 +428,45 @@ impl Cluster {
         r: &ObjectRef,
         body: &Value,
     ) -> Result<Value, KubeError> {
+        self.patch_apply(&PatchParams::apply(manager).force(), r, body)
+            .await
+    }
+
+    async fn patch_apply(
+        &self,
+        params: &PatchParams,
+        r: &ObjectRef,
+        body: &Value,
+    ) -> Result<Value, KubeError> {
         let obj: DynamicObject =
             serde_json::from_value(body.clone()).map_err(|source| KubeError::Encode {
                 object: r.clone(),
                 source,
             })?;
         api(&self.client, r.kind, r.namespace.as_deref())
-            .patch(
-                &r.name,
-                &PatchParams::apply(manager).force(),
-                &Patch::Apply(&obj),
-            )
+            .patch(&r.name, params, &Patch::Apply(&obj))
             .await
             .map(to_value)
             .map_err(|e| self.error(format!("apply {}", r.display_name()), e))
     }
 
-    /// Deletes an object; already gone counts as done.
-    pub async fn delete(&self, r: &ObjectRef) -> Result<(), KubeError> {
+    /// Deletes an object; already gone counts as done. With `precondition`, only the
+    /// object of that `uid` (and `resourceVersion`, when given) is deleted; another one
+    /// makes the API server answer 409.
+    pub async fn delete(
+        &self,
+        r: &ObjectRef,
+        precondition: Option<Precondition>,
+    ) -> Result<(), KubeError> {
+        let params = DeleteParams {
+            preconditions: precondition.map(|p| kube::api::Preconditions {
+                uid: Some(p.uid),
+                resource_version: p.resource_version,
+            }),
+            ..DeleteParams::default()
+        };
         match api(&self.client, r.kind, r.namespace.as_deref())
-            .delete(&r.name, &DeleteParams::default())
+            .delete(&r.name, &params)
             .await
         {
             Ok(_) => Ok(()),

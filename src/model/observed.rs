@@ -38,7 +38,7 @@ impl fmt::Display for Failure {
 
 /// An API server as a kubeconfig names it: its URL and the CA that signs its certificate
 /// (base64 PEM, as kubeconfigs hold it). Neither is secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Endpoint {
     pub server: String,
     pub ca_data: Option<String>,
@@ -140,5 +140,67 @@ impl ObservedFleet {
     /// Live objects of one kind, wherever they live.
     pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = (&ObjectRef, &Value)> {
         self.objects.iter().filter(move |(r, _)| r.kind == kind)
+    }
+}
+
+/// A failure as a saved plan records it: its message (with its sources) and its help.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct RecordedFailure {
+    message: String,
+    help: Option<String>,
+}
+
+impl fmt::Display for RecordedFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for RecordedFailure {}
+
+impl miette::Diagnostic for RecordedFailure {
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+}
+
+impl serde::Serialize for Failure {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        RecordedFailure {
+            message: self.to_string(),
+            help: self.help(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Failure {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        RecordedFailure::deserialize(d).map(Failure::new)
+    }
+}
+
+/// Serde for maps whose keys are not strings (e.g. [`Location`]): a list of pairs.
+pub mod as_pairs {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(
+        map: &BTreeMap<K, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, K, V, D>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(d)?.into_iter().collect())
     }
 }

@@ -13,7 +13,9 @@ use super::vocab::ocm::{
 use super::{Kind, Location, ObjectRef, ObservedFleet, WecName};
 
 /// One WEC's registration state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum RegState {
     /// Nothing on the ITS, no Klusterlet on the WEC.
     Absent,

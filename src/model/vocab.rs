@@ -18,6 +18,11 @@ pub const PROPERTIES_NS: &str = "customization-properties";
 /// The OCM work agent's service account on every WEC: namespace and name.
 pub const WORK_SA: (&str, &str) = ("open-cluster-management-agent", "klusterlet-work-sa");
 
+/// The apply lock on the ITS: the Lease's namespace and name.
+pub const LOCK: (&str, &str) = ("fleet-system", "fleet-apply");
+/// Annotation on the lock's Lease describing its holder (JSON).
+pub const LOCK_INFO: &str = "fleet.kubestellar.io/lock-info";
+
 /// `app.kubernetes.io/managed-by=fleet`, the label selector of fleet's objects.
 pub fn fleet_selector() -> String {
     format!("{MANAGED_BY}={MANAGER}")

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use crate::diff::{ActionKind, Diff};
 use crate::model::{ExpansionName, Kind, Location, ObjectRef};
 pub mod report;
+pub mod saved;
 
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};

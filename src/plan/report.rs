@@ -16,6 +16,18 @@ pub enum Outcome {
     Skipped { dependency: usize },
     /// Not attempted: the plan marked it blocked.
     Blocked(Blocked),
+    /// Not attempted, or a registration's wait abandoned: the apply was stopped.
+    Interrupted(Stop),
+}
+
+/// Why an apply stopped before the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// SIGINT (Ctrl-C) or SIGTERM.
+    Signal,
+    /// The apply lock was lost (not renewed in time, or taken over): writing on could
+    /// interleave with another apply.
+    LockLost,
 }
 
 impl Outcome {
@@ -33,6 +45,7 @@ pub struct Tally {
     pub failed: usize,
     pub skipped: usize,
     pub blocked: usize,
+    pub interrupted: usize,
 }
 
 /// The result of an apply: one outcome per change, in plan order.
@@ -51,15 +64,27 @@ impl ApplyReport {
                 Outcome::Failed(_) => t.failed += 1,
                 Outcome::Skipped { .. } => t.skipped += 1,
                 Outcome::Blocked(_) => t.blocked += 1,
+                Outcome::Interrupted(_) => t.interrupted += 1,
             }
         }
         t
     }
 
-    /// Whether anything was not done (failed or skipped; blocked is expected).
+    /// Whether anything was not done (failed, skipped or interrupted; blocked is expected).
     pub fn partially_failed(&self) -> bool {
-        self.outcomes
-            .iter()
-            .any(|o| matches!(o, Outcome::Failed(_) | Outcome::Skipped { .. }))
+        self.outcomes.iter().any(|o| {
+            matches!(
+                o,
+                Outcome::Failed(_) | Outcome::Skipped { .. } | Outcome::Interrupted(_)
+            )
+        })
+    }
+
+    /// Why the apply stopped early, if it did.
+    pub fn stopped(&self) -> Option<Stop> {
+        self.outcomes.iter().find_map(|o| match o {
+            Outcome::Interrupted(s) => Some(*s),
+            _ => None,
+        })
     }
 }

@@ -7,7 +7,7 @@ use owo_colors::Style;
 
 use super::human::Painter;
 use super::layout::subject;
-use super::words::{action_done, blocked_text};
+use super::words::{action_done, blocked_text, stop_text};
 use crate::diff::{Action, Change};
 use crate::model::text::plural;
 use crate::plan::Plan;
@@ -74,6 +74,12 @@ impl Progress {
                 subject(c),
                 blocked_text(*b, c)
             ),
+            Outcome::Interrupted(why) => format!(
+                "{} {} not applied: {}",
+                p.paint("■", Style::new().yellow()),
+                subject(c),
+                stop_text(*why)
+            ),
         }
     }
 }
@@ -124,8 +130,19 @@ pub fn summary(plan: &Plan, report: &ApplyReport, color: bool) -> String {
     }
     out.push_str(&p.paint(
         &format!(
-            "Apply partially failed: {wecs}{add} added, {change} changed, {destroy} destroyed; {} failed, {} skipped, {} blocked.",
-            t.failed, t.skipped, t.blocked
+            "{}: {wecs}{add} added, {change} changed, {destroy} destroyed; {} failed, {} skipped, {} blocked{}.",
+            match report.stopped() {
+                Some(why) => format!("Apply stopped ({})", stop_text(why)),
+                None => "Apply partially failed".to_owned(),
+            },
+            t.failed,
+            t.skipped,
+            t.blocked,
+            if t.interrupted > 0 {
+                format!(", {} not applied", t.interrupted)
+            } else {
+                String::new()
+            }
         ),
         Style::new().red().bold(),
     ));
@@ -145,7 +162,7 @@ pub fn summary(plan: &Plan, report: &ApplyReport, color: bool) -> String {
                     skipped_text(plan, *dependency)
                 ));
             }
-            Outcome::Done | Outcome::Blocked(_) => {}
+            Outcome::Done | Outcome::Blocked(_) | Outcome::Interrupted(_) => {}
         }
     }
     for (place, why) in unread {

@@ -86,10 +86,11 @@
 //! ```
 //!
 //!
-//! # Apply report, `format_version` 1.0
+//! # Apply report, `format_version` 1.1
 //!
 //! What `fleet apply --output json` prints once the apply has run (progress goes to stderr).
-//! Same versioning rules; `its_*`, `config_digest` and `targets` as above.
+//! Same versioning rules; `its_*`, `config_digest` and `targets` as above. 1.1 added the
+//! outcome `interrupted` and its count.
 //!
 //! ```text
 //! {
@@ -103,13 +104,16 @@
 //!   "failed":  n,                         changes the API refused or could not be sent
 //!   "skipped": n,                         not attempted: something they depend on failed
 //!   "blocked": n,                         not attempted: blocked in the plan
+//!   "interrupted": n,                     not attempted (or a wait abandoned): the apply
+//!                                         was stopped by a signal or lost its lock
 //!   "results": [{
 //!     "index":   n,                       the change's index in the plan
 //!     "object":  {…},                     as in the plan
 //!     "wec":     string | null,
 //!     "action":  "create" | "update" | "replace" | "delete",
-//!     "outcome": "done" | "failed" | "skipped" | "blocked",
-//!     "error":   string | null,           failed: the message and its causes
+//!     "outcome": "done" | "failed" | "skipped" | "blocked" | "interrupted",
+//!     "error":   string | null,           failed: the message and its causes;
+//!                                         interrupted: why the apply stopped
 //!     "help":    string | null,           failed: what to check
 //!     "skipped_because": n | null,        skipped: index of the change it needed
 //!     "blocked": string | null            blocked: why
@@ -126,7 +130,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::Header;
-use super::words::{action_name, blocked_text, cause_manager, cause_name, reason_text};
+use super::words::{action_name, blocked_text, cause_manager, cause_name, reason_text, stop_text};
 use crate::diff::{Action, ActionKind, Cause, Change, FieldChange};
 use crate::model::{Failure, Location, ObjectRef};
 use crate::plan::Plan;
@@ -135,7 +139,7 @@ use crate::plan::report::{ApplyReport, Outcome};
 /// The plan document's schema version written by this build.
 pub const FORMAT_VERSION: &str = "1.2";
 /// The apply report's schema version written by this build.
-pub const APPLY_FORMAT_VERSION: &str = "1.0";
+pub const APPLY_FORMAT_VERSION: &str = "1.1";
 
 /// What every document starts with: its version, what it reports on, the ITS and the
 /// `fleet.toml` it was made from.
@@ -278,6 +282,7 @@ pub struct JsonApply {
     pub failed: usize,
     pub skipped: usize,
     pub blocked: usize,
+    pub interrupted: usize,
     pub results: Vec<JsonResult>,
     pub unreadable: Vec<JsonUnreadable>,
 }
@@ -495,6 +500,13 @@ pub fn apply_document(plan: &Plan, report: &ApplyReport, header: &Header) -> Jso
                 Outcome::Failed(e) => ("failed", Some(e.to_string()), e.help(), None, None),
                 Outcome::Skipped { dependency } => ("skipped", None, None, Some(*dependency), None),
                 Outcome::Blocked(b) => ("blocked", None, None, None, Some(blocked_text(*b, c))),
+                Outcome::Interrupted(why) => (
+                    "interrupted",
+                    Some(stop_text(*why).to_owned()),
+                    None,
+                    None,
+                    None,
+                ),
             };
             JsonResult {
                 index,
@@ -520,6 +532,7 @@ pub fn apply_document(plan: &Plan, report: &ApplyReport, header: &Header) -> Jso
         failed: tally.failed,
         skipped: tally.skipped,
         blocked: tally.blocked,
+        interrupted: tally.interrupted,
         results,
         unreadable: unreadable(&plan.diff.unreadable),
     }

@@ -25,6 +25,8 @@ pub mod markdown;
 pub(crate) mod value;
 pub(crate) mod words;
 
+pub use words::{stale_report, stop_text};
+
 use crate::model::WecName;
 use crate::plan::Plan;
 

@@ -737,3 +737,236 @@ fn registration_and_deregistration_plan() {
     assert!(text.contains("applied once the WEC is registered"));
     assert!(text.contains("bootstrap-hub-kubeconfig = (sensitive)"));
 }
+
+// Saved plans: a plan survives the file unchanged, in every view; apply's check is per
+// object.
+
+mod saved {
+    use std::path::Path;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::plan::saved::{
+        self as saved_plan, ConfigBinding, ItsBinding, PlanOptions, Provenance, SavedPlan,
+        SavedPlanError, Stale,
+    };
+
+    const ITS_UID: &str = "3f2a9c4e-1d2b-4c5a-9e8f-0a1b2c3d4e5f";
+
+    fn save(diff: &crate::diff::Diff) -> SavedPlan {
+        SavedPlan::new(
+            diff,
+            ConfigBinding {
+                path: "fleet.toml".into(),
+                digest: header(Subject::Plan).config_digest,
+            },
+            ItsBinding {
+                context: "its1".into(),
+                server: Some("https://127.0.0.1:6443".into()),
+                uid: ITS_UID.into(),
+            },
+            PlanOptions {
+                targets: Vec::new(),
+                prune: false,
+                max_deregister: 1,
+            },
+            Provenance::default(),
+        )
+    }
+
+    fn reread(saved: &SavedPlan) -> Result<SavedPlan, SavedPlanError> {
+        SavedPlan::parse(&saved.to_json(), Path::new("plan.json"))
+    }
+
+    #[test]
+    fn a_saved_plan_renders_exactly_as_the_plan_in_every_view() {
+        for p in [full_plan(), registration_plan()] {
+            let back = reread(&save(&p.diff)).expect("reads back");
+            let again = plan::build(back.diff()).expect("acyclic");
+            for format in [Format::Human, Format::Json, Format::Markdown, Format::Dot] {
+                let h = header(Subject::Plan);
+                assert_eq!(
+                    render(format, &again, &h, false),
+                    render(format, &p, &h, false),
+                    "{format:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_saved_plan_holds_no_secret_value() {
+        let text = save(&registration_plan().diff).to_json();
+        for secret in ["token", "\"data\"", "stringData"] {
+            assert!(!text.contains(secret), "{secret} in the plan file");
+        }
+    }
+
+    #[test]
+    fn an_unchanged_fleet_keeps_the_plan_fresh() {
+        let saved = save(&full_plan().diff);
+        let verdict = saved_plan::check(&saved, &build(FLEET, &observed()));
+        assert_eq!(verdict, Default::default());
+    }
+
+    /// Replaces the live ManagedCluster `name` with `edit(it)`.
+    fn edit_mc(o: &mut ObservedFleet, name: &str, edit: impl FnOnce(&mut Value)) {
+        let r = ObjectRef::cluster(Location::Its, Kind::ManagedCluster, name);
+        edit(o.objects.get_mut(&r).expect("live"));
+    }
+
+    #[test]
+    fn another_managers_label_moves_the_version_but_not_the_change() {
+        let saved = save(&full_plan().diff);
+        let mut o = observed();
+        edit_mc(&mut o, "cluster1", |mc| {
+            mc["metadata"]["resourceVersion"] = "8".into();
+            mc["metadata"]["labels"]["owner"] = "ops".into();
+            mc["metadata"]["managedFields"]
+                .as_array_mut()
+                .unwrap()
+                .push(entry("kubectl-label", "Update", label_fields(&["owner"])));
+        });
+        let verdict = saved_plan::check(&saved, &build(FLEET, &o));
+        assert_eq!(verdict.stale, vec![]);
+        assert_eq!(
+            verdict.moved,
+            vec![ObjectRef::cluster(
+                Location::Its,
+                Kind::ManagedCluster,
+                "cluster1"
+            )]
+        );
+    }
+
+    #[test]
+    fn a_changed_recreated_or_new_change_makes_the_plan_stale() {
+        let saved = save(&full_plan().diff);
+        let mut o = observed();
+        // cluster1's drifted label moved again: the reviewed "before" is no longer true.
+        edit_mc(&mut o, "cluster1", |mc| {
+            mc["metadata"]["resourceVersion"] = "9".into();
+            mc["metadata"]["labels"]["env"] = "dev".into();
+        });
+        // cluster2 was deleted and registered again.
+        edit_mc(&mut o, "cluster2", |mc| {
+            mc["metadata"]["uid"] = "uid-cluster2-new".into();
+        });
+        // cluster3, in sync at plan time, drifted since.
+        edit_mc(&mut o, "cluster3", |mc| {
+            mc["metadata"]["labels"]["region"] = "us".into();
+        });
+        let verdict = saved_plan::check(&saved, &build(FLEET, &o));
+        let mc = |n: &str| ObjectRef::cluster(Location::Its, Kind::ManagedCluster, n);
+        assert_eq!(
+            verdict.stale,
+            vec![
+                Stale::Changed {
+                    object: mc("cluster1"),
+                    planned: ActionKind::Update,
+                    now: ActionKind::Update
+                },
+                Stale::Appeared {
+                    object: mc("cluster3"),
+                    now: ActionKind::Update
+                },
+            ],
+            "cluster2 has no change planned, so its new uid is no concern"
+        );
+        let text = crate::render::stale_report(&verdict);
+        assert!(text.contains("2 objects changed"), "{text}");
+        assert!(text.contains("Nothing was written"), "{text}");
+    }
+
+    #[test]
+    fn a_recreated_object_is_stale_even_if_its_change_is_the_same() {
+        let saved = save(&full_plan().diff);
+        let mut o = observed();
+        edit_mc(&mut o, "cluster1", |mc| {
+            mc["metadata"]["uid"] = "uid-cluster1-again".into();
+        });
+        let verdict = saved_plan::check(&saved, &build(FLEET, &o));
+        assert_eq!(
+            verdict.stale,
+            vec![Stale::Recreated {
+                object: ObjectRef::cluster(Location::Its, Kind::ManagedCluster, "cluster1")
+            }]
+        );
+    }
+
+    #[test]
+    fn a_vanished_change_is_stale() {
+        let saved = save(&full_plan().diff);
+        let mut o = observed();
+        // Someone deleted the retired expansion's BindingPolicy fleet planned to delete.
+        o.objects.retain(|r, _| r.kind != Kind::BindingPolicy);
+        let verdict = saved_plan::check(&saved, &build(FLEET, &o));
+        assert_eq!(
+            verdict.stale,
+            vec![Stale::Vanished {
+                object: ObjectRef::cluster(Location::Wds, Kind::BindingPolicy, "fleet-rbac-legacy"),
+                planned: ActionKind::Delete
+            }]
+        );
+    }
+
+    #[test]
+    fn an_edited_file_another_version_or_another_format_is_refused() {
+        let saved = save(&full_plan().diff);
+        let mut doc: Value = serde_json::from_str(&saved.to_json()).unwrap();
+        let body = doc
+            .pointer_mut("/changes/0/change/action")
+            .expect("an action");
+        *body = json!("Delete");
+        let edited = SavedPlan::parse(&doc.to_string(), Path::new("p.json"));
+        assert!(
+            matches!(edited, Err(SavedPlanError::Tampered { .. })),
+            "{edited:?}"
+        );
+
+        let mut other = serde_json::from_str::<Value>(&saved.to_json()).unwrap();
+        other["fleet_version"] = "0.0.1".into();
+        let e = SavedPlan::parse(&other.to_string(), Path::new("p.json")).unwrap_err();
+        assert!(matches!(e, SavedPlanError::Version { .. }), "{e:?}");
+        assert!(e.to_string().contains("made by fleet 0.0.1"), "{e}");
+
+        other["format_version"] = 9.into();
+        let e = SavedPlan::parse(&other.to_string(), Path::new("p.json")).unwrap_err();
+        assert!(matches!(e, SavedPlanError::Format { .. }), "{e:?}");
+
+        let e = SavedPlan::parse(
+            r#"{"format_version": "1.2", "report": "plan"}"#,
+            Path::new("plan.json"),
+        )
+        .unwrap_err();
+        assert!(matches!(e, SavedPlanError::Parse { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn another_fleet_toml_or_its_is_refused() {
+        let saved = save(&full_plan().diff);
+        assert!(
+            saved
+                .check_config(Path::new("fleet.toml"), &saved.config.digest)
+                .is_ok()
+        );
+        let e = saved
+            .check_config(Path::new("fleet.toml"), "sha256:0000")
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("fleet.toml changed since the plan was made"),
+            "{e}"
+        );
+        assert!(saved.check_its(ITS_UID, None).is_ok());
+        let e = saved
+            .check_its("another-uid", Some("https://10.0.0.9:6443"))
+            .unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("another-uid") && text.contains(ITS_UID),
+            "{text}"
+        );
+    }
+}

@@ -8,6 +8,8 @@ use crate::diff::{ActionKind, Blocked, Cause, Change, Reason};
 use crate::model::Kind;
 use crate::model::text::plural;
 use crate::plan::Plan;
+use crate::plan::report::Stop;
+use crate::plan::saved::{Stale, Verdict};
 
 /// Terraform's symbol for an action.
 pub(crate) fn symbol(a: ActionKind) -> &'static str {
@@ -291,4 +293,59 @@ pub(crate) fn its_description(h: &Header) -> String {
     } else {
         format!("ITS {} ({})", h.its_context, details.join(", "))
     }
+}
+
+/// Why an apply stopped before the end.
+pub fn stop_text(why: Stop) -> &'static str {
+    match why {
+        Stop::Signal => "apply was interrupted; run it again to finish",
+        Stop::LockLost => {
+            "apply lost its lock, so it stopped writing; run it again once no other apply runs"
+        }
+    }
+}
+
+/// Why a saved plan can no longer be applied, one line per object.
+pub fn stale_report(verdict: &Verdict) -> String {
+    let n = verdict.stale.len();
+    let mut out = format!(
+        "The saved plan is stale: {} changed since it was made. Nothing was written.\n",
+        plural(n, "object", "objects")
+    );
+    for s in &verdict.stale {
+        let line = match s {
+            Stale::Changed {
+                object,
+                planned,
+                now,
+            } if planned == now => format!(
+                "  ~ {object}: its {} is no longer the one reviewed",
+                action_name(*now)
+            ),
+            Stale::Changed {
+                object,
+                planned,
+                now,
+            } => format!(
+                "  ~ {object}: planned {}, now {}",
+                action_name(*planned),
+                action_name(*now)
+            ),
+            Stale::Recreated { object } => {
+                format!("  ! {object}: deleted and created again since the plan")
+            }
+            Stale::Appeared { object, now } => format!(
+                "  + {object}: needs a {} the plan does not have",
+                action_name(*now)
+            ),
+            Stale::Vanished { object, planned } => format!(
+                "  - {object}: the planned {} is no longer needed",
+                action_name(*planned)
+            ),
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.push_str("The plan above is the current one: review it and save it again (`fleet plan --out PLANFILE`).\n");
+    out
 }

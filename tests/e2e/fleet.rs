@@ -673,7 +673,7 @@ pub async fn apply_reports_every_object_as_json(ctx: &Ctx) -> TestResult {
     let v: Value =
         serde_json::from_str(&run.stdout).map_err(|e| format!("apply json: {e}\n{run}"))?;
     ensure!(
-        v["format_version"] == "1.0" && v["report"] == "apply" && v["complete"] == true,
+        v["format_version"] == "1.1" && v["report"] == "apply" && v["complete"] == true,
         "apply report header:\n{v:#}"
     );
     let results = v["results"].as_array().ok_or("no results")?;
