@@ -192,6 +192,15 @@ impl Session<'_> {
 
     /// Plans (checking a saved plan still holds, or asking for approval), then applies.
     async fn plan_and_apply(&mut self, saved: Option<&SavedPlan>) -> miette::Result<ExitCode> {
+        if let Some(saved) = saved {
+            // The ITS first: a kubeconfig pointing elsewhere must not even take a lock there.
+            let its = self
+                .run
+                .clients
+                .get(&self.run.loaded.fleet.its.access)
+                .await?;
+            saved.check_its(&its.identity().await?, Some(&its.server))?;
+        }
         if saved.is_some() || self.args.auto_approve {
             // Approved up front: the lock is taken before reading, so what is planned is
             // what is written.
@@ -216,10 +225,6 @@ impl Session<'_> {
                 );
                 return Ok(Exit::Incomplete.into());
             }
-            saved.check_its(
-                its.its_uid.as_deref().unwrap_or("unknown"),
-                its.its_server.as_deref(),
-            )?;
             let verdict = saved::check(saved, &planned.plan.diff);
             if !verdict.stale.is_empty() {
                 self.show(

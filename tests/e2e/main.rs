@@ -23,6 +23,8 @@ macro_rules! tests {
 
 mod fleet;
 mod lab;
+mod pipeline;
+mod recipes;
 mod register;
 
 use std::future::Future;
@@ -55,6 +57,8 @@ fn main() -> ExitCode {
         ];
         v.extend(fleet::tests());
         v.extend(register::tests());
+        v.extend(pipeline::tests());
+        v.extend(recipes::tests());
         v
     };
     let selected: Vec<_> = all
