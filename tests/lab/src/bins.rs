@@ -24,6 +24,8 @@ pub struct Bins {
     pub ocm_dir: PathBuf,
     /// Root of the `github.com/kubestellar/kubestellar` module (KubeStellar CRDs).
     pub kubestellar_dir: PathBuf,
+    /// `actionlint`, the GitHub Actions workflow linter (for the CI recipes' e2e test).
+    pub actionlint: PathBuf,
 }
 
 fn cache_dir() -> PathBuf {
@@ -94,6 +96,7 @@ impl Bins {
             ocm_api_dir: get("FLEET_LAB_OCM_API_DIR")?,
             ocm_dir: get("FLEET_LAB_OCM_DIR")?,
             kubestellar_dir: get("FLEET_LAB_KUBESTELLAR_DIR")?,
+            actionlint: get("FLEET_LAB_ACTIONLINT")?,
         };
         let present = [
             &bins.etcd,
@@ -101,6 +104,7 @@ impl Bins {
             &bins.kube_controller_manager,
             &bins.ocm_registration,
             &bins.ocm_registration_operator,
+            &bins.actionlint,
         ]
         .iter()
         .all(|p| p.is_file())

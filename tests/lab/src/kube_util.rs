@@ -136,3 +136,8 @@ async fn serves_list(client: &Client, crd: &CustomResourceDefinition) -> bool {
     let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
     api.list(&ListParams::default().limit(1)).await.is_ok()
 }
+
+/// The documents of a (multi-document) YAML text, as JSON values.
+pub fn yaml_documents(text: &str) -> Result<Vec<serde_json::Value>, LabError> {
+    serde_saphyr::from_multiple(text).map_err(|e| LabError::Kube(format!("parse YAML: {e}")))
+}
