@@ -103,7 +103,7 @@ fn apply_and_converge(ctx: &Ctx, toml: &str) -> Result<Run, Box<dyn std::error::
 
 const HEADER: &str = "[its]\ncontext = \"its1\"\n[wds]\ncontext = \"wds1\"\n";
 
-async fn ensure_registered(ctx: &Ctx, names: &[&str]) -> TestResult {
+pub async fn ensure_registered(ctx: &Ctx, names: &[&str]) -> TestResult {
     let its = ctx.lab.client("its1").await?;
     for name in names {
         let mc = fleet_lab::fixtures::managed_clusters(&its)
@@ -130,7 +130,7 @@ pub async fn mc_labels(
 }
 
 /// A label write by another field manager, as `kubectl label --overwrite` does it.
-async fn label_as(its: &Client, name: &str, manager: &str, labels: Value) -> TestResult {
+pub async fn label_as(its: &Client, name: &str, manager: &str, labels: Value) -> TestResult {
     let pp = PatchParams {
         field_manager: Some(manager.to_owned()),
         ..Default::default()
