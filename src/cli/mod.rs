@@ -9,6 +9,7 @@ pub mod apply;
 pub mod drift;
 pub mod fmt;
 pub mod graph;
+pub mod import;
 pub mod pipeline;
 pub mod plan;
 pub mod show;
@@ -73,6 +74,8 @@ pub enum Command {
     Drift(drift::Args),
     /// Print the plan's dependency graph.
     Graph(graph::Args),
+    /// Print a fleet.toml for the live fleet (read-only).
+    Import(import::Args),
     /// Rewrite fleet.toml in canonical form, keeping comments.
     Fmt(fmt::Args),
     /// Clear the apply lock on the ITS by hand, if LOCK_ID holds it.
@@ -116,6 +119,7 @@ pub async fn execute(cli: Cli) -> miette::Result<ExitCode> {
         Command::Unlock(args) => unlock::execute(&cli.global, args).await,
         Command::Drift(args) => drift::execute(&cli.global, colors, args).await,
         Command::Graph(args) => graph::execute(&cli.global, args).await,
+        Command::Import(args) => import::execute(&cli.global, args).await,
         Command::Fmt(args) => fmt::execute(&cli.global, args),
     }
 }

@@ -10,12 +10,6 @@ use super::names;
 use super::raw::{RawFleet, RawProfile, RawRbac, RawRbacMode, RawRule, SpannedList, SpannedMap};
 use crate::model::text::closest;
 
-/// Label key prefixes that OCM sets on ManagedClusters itself.
-const OCM_LABEL_PREFIXES: [&str; 2] = [
-    "cluster.open-cluster-management.io/",
-    "feature.open-cluster-management.io/",
-];
-
 /// Verbs the Kubernetes API server knows.
 const KNOWN_VERBS: [&str; 12] = [
     "get",
@@ -265,7 +259,7 @@ impl Validator<'_> {
                     .label(key.span(), why)
                     .help("a label key is an optional DNS subdomain prefix and '/', then a name of at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit (e.g. `location-group`, `example.com/tier`)"),
                 );
-            } else if let Some(prefix) = OCM_LABEL_PREFIXES
+            } else if let Some(prefix) = crate::model::vocab::ocm::LABEL_PREFIXES
                 .iter()
                 .find(|p| key.get_ref().starts_with(**p))
             {

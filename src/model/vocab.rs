@@ -61,6 +61,11 @@ pub fn managed_by_fleet(live: &serde_json::Value) -> bool {
 
 /// OCM's names, as `clusteradm init`, `join` and `accept` use them.
 pub mod ocm {
+    /// Label key prefixes that OCM sets on ManagedClusters itself.
+    pub const LABEL_PREFIXES: [&str; 2] = [
+        "cluster.open-cluster-management.io/",
+        "feature.open-cluster-management.io/",
+    ];
     /// Namespace of the klusterlet operator on a WEC, and of the bootstrap service account
     /// on the ITS.
     pub const OPERATOR_NS: &str = "open-cluster-management";

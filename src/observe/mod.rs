@@ -11,6 +11,8 @@
 //! then incomplete, never "no changes". What to read comes from the [`DesiredState`] built
 //! once per run: the namespaces fleet may create, and the WECs with direct RBAC.
 
+pub mod inventory;
+
 use std::collections::BTreeSet;
 
 use futures::StreamExt;

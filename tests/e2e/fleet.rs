@@ -31,6 +31,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         crate::fleet::outputs_json_markdown_and_targeting,
         crate::fleet::apply_reports_every_object_as_json,
         crate::fleet::an_unknown_context_is_a_user_error_with_a_hint,
+        crate::pipeline::import_round_trips_to_no_changes,
         crate::fleet::an_unreachable_wec_makes_plan_incomplete_and_apply_partial,
     ]
 }

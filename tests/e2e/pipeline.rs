@@ -539,3 +539,69 @@ pub async fn sigint_stops_an_apply_cleanly_and_a_rerun_completes(ctx: &Ctx) -> T
     ensure!(cleanup.code == 0, "cleanup:\n{cleanup}");
     Ok(())
 }
+
+/// Runs while cluster1 and cluster2 are up and registered (by the lab), before the
+/// unreachable-WEC test: listed in `fleet::tests`.
+pub async fn import_round_trips_to_no_changes(ctx: &Ctx) -> TestResult {
+    let toml = format!(
+        r#"{HEADER}[wds]
+context = "wds1"
+
+[rbac.jobs]
+mode = "direct"
+namespace = "team-a"
+[[rbac.jobs.rules]]
+api_groups = ["batch"]
+resources = ["jobs"]
+verbs = ["get", "create"]
+
+[rbac.aw]
+mode = "downsync"
+[[rbac.aw.rules]]
+api_groups = ["workload.codeflare.dev"]
+resources = ["appwrappers"]
+verbs = ["get", "list", "watch"]
+
+[wec.cluster1]
+labels = {{ env = "prod", region = "us-east", name = "cluster1" }}
+properties = {{ maxPods = "100", zone = "a" }}
+rbac = ["jobs", "aw"]
+
+[wec.cluster2]
+labels = {{ env = "prod", region = "us-west", name = "cluster2" }}
+properties = {{ maxPods = "200" }}
+rbac = ["aw"]
+"#
+    );
+    let w = Workdir::new(&toml)?;
+    let apply = w.run(ctx, &["apply", "--auto-approve", "--prune"])?;
+    ensure!(apply.code == 0, "setup:\n{apply}");
+
+    let imported = w.run(ctx, &["import", "--its", "its1", "--wds", "wds1"])?;
+    ensure!(imported.code == 0, "import:\n{imported}");
+    let text = &imported.stdout;
+    for piece in [
+        "[rbac.aw]\nmode = \"downsync\"",
+        "[rbac.jobs]\nmode = \"direct\"\nnamespace = \"team-a\"",
+        "maxPods = \"100\"",
+        "region = \"us-east\"",
+    ] {
+        ensure!(text.contains(piece), "import misses {piece:?}:\n{imported}");
+    }
+    ensure!(
+        !text.contains("open-cluster-management.io/")
+            && !text.contains("rbac.fleet.kubestellar.io"),
+        "import declares OCM's or fleet's own labels:\n{imported}"
+    );
+
+    // The result is formatted as `fleet fmt` formats it, and plans to nothing.
+    let back = Workdir::new(text)?;
+    let fmt = back.run(ctx, &["fmt", "--check"])?;
+    ensure!(fmt.code == 0, "import output is not formatted:\n{fmt}");
+    let plan = back.run(ctx, &["plan", "--detailed-exitcode"])?;
+    ensure!(
+        plan.code == 0,
+        "plan on the imported fleet.toml is not empty:\n{plan}\n--- imported\n{text}"
+    );
+    Ok(())
+}
