@@ -18,6 +18,7 @@ pub mod cli;
 pub mod config;
 pub mod desired;
 pub mod diff;
+pub mod import;
 pub mod kube;
 pub mod model;
 pub mod observe;
