@@ -97,6 +97,30 @@ fn precondition(plan: &Plan, i: usize) -> Option<Precondition> {
     })
 }
 
+/// A merge patch deleting the fields of `change` that another manager took over, if any.
+fn removal_patch(change: &Change, uid: Option<String>) -> Option<serde_json::Value> {
+    let mut patch = serde_json::json!({});
+    let mut any = false;
+    for f in &change.fields {
+        if f.after.is_some() || !f.cause.is_out_of_band() {
+            continue;
+        }
+        let Some((leaf, parents)) = f.path.segments().split_last() else {
+            continue;
+        };
+        let mut at = &mut patch;
+        for p in parents {
+            at = &mut at[p.as_str()];
+        }
+        at[leaf.as_str()] = serde_json::Value::Null;
+        any = true;
+    }
+    if let Some(uid) = uid {
+        patch["metadata"]["uid"] = uid.into();
+    }
+    any.then_some(patch)
+}
+
 async fn run_one(
     change: &Change,
     precondition: Option<Precondition>,
@@ -131,13 +155,20 @@ async fn run_one(
             // An update lands on the object the plan saw, at the version it saw: a recreated
             // or since-changed object fails with 409 instead of being silently overwritten.
             let mut body = body.clone();
+            let uid = precondition.as_ref().map(|p| p.uid.clone());
             if let Some(p) = precondition {
                 body["metadata"]["uid"] = p.uid.into();
                 if let Some(v) = p.resource_version {
                     body["metadata"]["resourceVersion"] = v.into();
                 }
             }
-            cluster_of(r, fleet, clients).await?.apply(r, &body).await?;
+            let cluster = cluster_of(r, fleet, clients).await?;
+            cluster.apply(r, &body).await?;
+            // Server-side apply dropped the removed fields fleet owned; those another manager
+            // took over since fleet applied them are deleted explicitly.
+            if let Some(patch) = removal_patch(change, uid) {
+                cluster.merge_patch(r, &patch).await?;
+            }
         }
     }
     Ok(())

@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use crate::apply::lock::{self, Lock, LockError, LockId, LockInfo};
 use crate::apply::{self, Stop};
 use crate::cli::pipeline::{Planned, Run, Selection};
-use crate::cli::{Colors, Exit, GlobalArgs, show};
+use crate::cli::{Colors, Exit, GlobalArgs, out, show};
 use crate::diff::{ActionKind, Blocked, FieldChange};
 use crate::kube::Cluster;
 use crate::model::ObjectRef;
@@ -163,6 +163,12 @@ impl Session<'_> {
                 eprintln!("{:?}", miette::Report::new(e));
                 Ok(Err(Exit::Locked.into()))
             }
+            // The ITS cannot be reached: nothing could be read, so nothing was planned.
+            Err(LockError::Kube(e)) if !e.is_input_error() => {
+                eprintln!("{:?}", miette::Report::new(e));
+                eprintln!("The ITS could not be reached: nothing was read or written.");
+                Ok(Err(Exit::Incomplete.into()))
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -184,10 +190,10 @@ impl Session<'_> {
 
     fn show(&self, p: &Planned, format: Format) {
         let header = self.run.header(&p.observed, Subject::Plan);
-        print!(
+        out(format_args!(
             "{}",
             render::render(format, &p.plan, &header, self.colors.stdout)
-        );
+        ));
     }
 
     /// Plans (checking a saved plan still holds, or asking for approval), then applies.
@@ -290,12 +296,15 @@ impl Session<'_> {
 
         let header = self.run.header(&planned.observed, Subject::Plan);
         if self.json {
-            print!("{}", render::json::render_apply(plan, &report, &header));
+            out(format_args!(
+                "{}",
+                render::json::render_apply(plan, &report, &header)
+            ));
         } else {
-            print!(
+            out(format_args!(
                 "{}",
                 render::apply::summary(plan, &report, self.colors.stdout)
-            );
+            ));
         }
         Ok(
             if report.partially_failed() || !plan.diff.unreadable.is_empty() {

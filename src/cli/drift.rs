@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use crate::cli::pipeline::{Output, Run, Selection};
-use crate::cli::{Colors, Exit, GlobalArgs};
+use crate::cli::{Colors, Exit, GlobalArgs, out};
 use crate::plan;
 use crate::render::{self, Subject};
 
@@ -23,7 +23,7 @@ pub async fn execute(global: &GlobalArgs, colors: Colors, args: Args) -> miette:
     let drift = plan::build(planned.plan.diff.drift_only())?;
     let header = run.header(&planned.observed, Subject::Drift);
     let text = render::render(args.output.into(), &drift, &header, colors.stdout);
-    print!("{text}");
+    out(&text);
     Ok(if planned.observed.is_incomplete() {
         Exit::Incomplete
     } else if drift.has_changes() || !drift.diff.unmanaged_wecs.is_empty() {

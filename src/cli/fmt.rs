@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use miette::{Context, IntoDiagnostic};
 
-use super::{Exit, GlobalArgs};
+use super::{Exit, GlobalArgs, out};
 use crate::config::{self, ConfigError};
 
 #[derive(Debug, clap::Args)]
@@ -31,12 +31,12 @@ pub fn execute(global: &GlobalArgs, args: Args) -> miette::Result<ExitCode> {
     }
     if args.check {
         let diff = similar::TextDiff::from_lines(&text, &formatted);
-        print!(
+        out(format_args!(
             "{}",
             diff.unified_diff()
                 .context_radius(3)
                 .header(&name, &format!("{name} (formatted)"))
-        );
+        ));
         eprintln!("{name} is not formatted; run `fleet fmt` to fix it");
         return Ok(Exit::Changes.into());
     }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::ValueEnum;
 
 use crate::cli::pipeline::{Run, Selection};
-use crate::cli::{Exit, GlobalArgs};
+use crate::cli::{Exit, GlobalArgs, out};
 use crate::render::{self, Subject};
 
 /// `--format`.
@@ -28,10 +28,10 @@ pub async fn execute(global: &GlobalArgs, args: Args) -> miette::Result<ExitCode
     let planned = run.plan().await?;
     let header = run.header(&planned.observed, Subject::Plan);
     match args.format {
-        Format::Dot => print!(
+        Format::Dot => out(format_args!(
             "{}",
             render::render(render::Format::Dot, &planned.plan, &header, false)
-        ),
+        )),
     }
     Ok(if planned.observed.is_incomplete() {
         Exit::Incomplete

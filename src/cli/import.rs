@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{Exit, GlobalArgs};
+use crate::cli::{Exit, GlobalArgs, out};
 use crate::config::model::ClusterAccess;
 use crate::import::{self, Contexts};
 use crate::kube::Clients;
@@ -23,7 +23,7 @@ pub struct Args {
 }
 
 pub async fn execute(global: &GlobalArgs, args: Args) -> miette::Result<ExitCode> {
-    let clients = Clients::new(global.kubeconfig.clone());
+    let clients = Clients::new(global.kubeconfig.clone(), global.request_timeout);
     let access = |context: &String| ClusterAccess {
         context: context.clone(),
         kubeconfig: None,
@@ -41,7 +41,7 @@ pub async fn execute(global: &GlobalArgs, args: Args) -> miette::Result<ExitCode
         wecs: inv.contexts.clone(),
     };
     let imported = import::import(&inv.observed, &contexts)?;
-    print!("{}", imported.toml);
+    out(&imported.toml);
     for note in &imported.notes {
         eprintln!("note: {note}");
     }

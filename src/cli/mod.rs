@@ -47,9 +47,28 @@ pub struct GlobalArgs {
     /// ~/.kube/config].
     #[arg(long, global = true, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
+    /// How long one request to a cluster may take, connecting included, before it fails
+    /// with a timeout (commands that talk to clusters).
+    #[arg(
+        long,
+        global = true,
+        value_name = "DUR",
+        default_value = "15s",
+        value_parser = parse_timeout
+    )]
+    pub request_timeout: std::time::Duration,
     /// When to use colours (NO_COLOR and FORCE_COLOR are honoured with `auto`).
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+/// A duration between 1 s and 10 min, as `30s` or `2m`.
+fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("{e} (for example 30s or 2m)"))?;
+    if d < std::time::Duration::from_secs(1) || d > std::time::Duration::from_secs(600) {
+        return Err("must be between 1s and 10m".to_owned());
+    }
+    Ok(d)
 }
 
 /// `--color`.
@@ -124,6 +143,23 @@ pub async fn execute(cli: Cli) -> miette::Result<ExitCode> {
     }
 }
 
+/// Writes a result to stdout. A closed pipe (`fleet plan | head -c1`) is not an error: the
+/// rest is dropped and the command's exit code stands. Any other write error ends the run
+/// with exit 1.
+pub fn out(text: impl std::fmt::Display) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let written = write!(stdout, "{text}").and_then(|()| stdout.flush());
+    match written {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => {
+            eprintln!("error: cannot write to stdout: {e}");
+            std::process::exit(Exit::Error as i32);
+        }
+    }
+}
+
 /// Whether stdout and stderr get colours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Colors {
@@ -177,7 +213,7 @@ pub fn init_terminal(choice: ColorChoice) -> Colors {
     // holds a bootstrap token, so its logs stop at errors whatever FLEET_LOG asks for.
     let filter = tracing_subscriber::EnvFilter::try_from_env("FLEET_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"))
-        .add_directive("kube_client=error".parse().expect("a valid directive"));
+        .add_directive("kube_client=off".parse().expect("a valid directive"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

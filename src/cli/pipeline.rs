@@ -80,7 +80,7 @@ impl Run {
         let targets = check_targets(&loaded, &selection)?;
         Ok(Run {
             desired: DesiredState::build(&loaded.fleet),
-            clients: Clients::new(global.kubeconfig.clone()),
+            clients: Clients::new(global.kubeconfig.clone(), global.request_timeout),
             loaded,
             selection,
             targets,

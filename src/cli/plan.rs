@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use crate::apply::lock::LockInfo;
 use crate::cli::pipeline::{Output, Planned, Run, Selection};
-use crate::cli::{Colors, Exit, GlobalArgs};
+use crate::cli::{Colors, Exit, GlobalArgs, out};
 use crate::plan::saved::{ConfigBinding, ItsBinding, PlanOptions, Provenance, SavedPlan};
 use crate::render::{self, Subject};
 
@@ -31,7 +31,7 @@ pub async fn execute(global: &GlobalArgs, colors: Colors, args: Args) -> miette:
     let planned = run.plan().await?;
     let header = run.header(&planned.observed, Subject::Plan);
     let text = render::render(args.output.into(), &planned.plan, &header, colors.stdout);
-    print!("{text}");
+    out(&text);
     if planned.observed.is_incomplete() {
         if let Some(out) = &args.out {
             eprintln!(

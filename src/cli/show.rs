@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::pipeline::Output;
-use crate::cli::{Colors, Exit, GlobalArgs};
+use crate::cli::{Colors, Exit, GlobalArgs, out};
 use crate::plan::{self, saved::SavedPlan};
 use crate::render::{self, Header, Subject};
 
@@ -53,9 +53,9 @@ pub fn execute(_global: &GlobalArgs, colors: Colors, args: Args) -> miette::Resu
         saved.config.path.display(),
         saved.config.digest,
     );
-    print!(
+    out(format_args!(
         "{}",
         render::render(args.output.into(), &plan, &header(&saved), colors.stdout)
-    );
+    ));
     Ok(Exit::Success.into())
 }

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use crate::apply::lock::{self, LockId};
-use crate::cli::{Exit, GlobalArgs};
+use crate::cli::{Exit, GlobalArgs, out};
 use crate::config;
 use crate::kube::Clients;
 
@@ -17,9 +17,12 @@ pub struct Args {
 
 pub async fn execute(global: &GlobalArgs, args: Args) -> miette::Result<ExitCode> {
     let loaded = config::load(&global.file)?;
-    let clients = Clients::new(global.kubeconfig.clone());
+    let clients = Clients::new(global.kubeconfig.clone(), global.request_timeout);
     let its = clients.get(&loaded.fleet.its.access).await?;
     let holder = lock::unlock(&its, &LockId::new(args.lock_id)).await?;
-    println!("Cleared the apply lock held by {holder}.");
+    out(format_args!(
+        "{}\n",
+        format_args!("Cleared the apply lock held by {holder}.")
+    ));
     Ok(Exit::Success.into())
 }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use miette::{Report, Severity};
 use serde::Serialize;
 
-use super::{Exit, GlobalArgs};
+use super::{Exit, GlobalArgs, out};
 use crate::config::{self, ConfigError, LoadedConfig, Problem};
 
 #[derive(Debug, clap::Args)]
@@ -33,13 +33,13 @@ pub fn execute(global: &GlobalArgs, args: Args) -> miette::Result<ExitCode> {
             for warning in &loaded.warnings {
                 eprintln!("{:?}", Report::new(warning.clone()));
             }
-            println!("{}", success_line(&loaded));
+            out(format_args!("{}\n", success_line(&loaded)));
             Ok(Exit::Success.into())
         }
         Output::Json => {
             let report = JsonReport::new(&global.file.display().to_string(), &result);
             let json = serde_json::to_string_pretty(&report).expect("the report is JSON");
-            println!("{json}");
+            out(format_args!("{json}\n"));
             Ok(if report.valid {
                 Exit::Success
             } else {

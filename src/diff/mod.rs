@@ -564,16 +564,33 @@ fn diff_object(
             cause,
         });
     }
-    // Fields fleet applied before and no longer declares: SSA removes those fleet alone owns.
+    // Fields fleet applied before and no longer declares: SSA removes those fleet alone
+    // owns. One fleet applied that someone has since overwritten imperatively (`kubectl
+    // label --overwrite` takes the field over) is still fleet's by its record: it is removed
+    // too (apply deletes it explicitly), and the plan names who changed it. Another
+    // applier's fields are left alone.
     for (path, before) in &have {
-        if want.contains_key(path) || !fleet_owns(path) || foreign(path).is_some() {
+        if want.contains_key(path) {
             continue;
         }
+        let cause = match foreign(path) {
+            None if fleet_owns(path) => Cause::Config,
+            Some(o)
+                if !fleet_owns(path)
+                    && last.contains_key(path)
+                    && owned[path].iter().all(|o| o.operation == Operation::Update) =>
+            {
+                Cause::Drift {
+                    manager: Some(o.manager.clone()),
+                }
+            }
+            _ => continue,
+        };
         fields.push(FieldChange {
             path: path.clone(),
             before: Some(before.clone()),
             after: None,
-            cause: Cause::Config,
+            cause,
         });
     }
     if fields.is_empty() {

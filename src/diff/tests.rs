@@ -725,3 +725,41 @@ fn a_klusterlet_fleet_did_not_install_is_not_taken_over() {
         Some(RegState::KlusterletInstalled)
     );
 }
+
+#[test]
+fn a_label_removed_from_fleet_toml_goes_even_if_kubectl_overwrote_it() {
+    // fleet applied region=us-east and team=a; kubectl then overwrote region, and argocd
+    // applies team too. fleet.toml now declares neither.
+    let f = fleet(&format!("{BASE}\n[wec.c1]\nlabels = {{ name = \"c1\" }}\n"));
+    let live = managed_cluster(
+        "c1",
+        json!({"name": "c1", "region": "eu-west", "team": "a"}),
+        vec![
+            entry("fleet", "Apply", label_fields(&["name", "team"])),
+            entry("kubectl-label", "Update", label_fields(&["region"])),
+            entry("argocd", "Apply", label_fields(&["team"])),
+        ],
+        Some(
+            json!({"applied": {"metadata": {"labels": {"name": "c1", "region": "us-east", "team": "a"}}}}),
+        ),
+    );
+    let d = diff(
+        &f,
+        &observed_with(vec![(Location::Its, Kind::ManagedCluster, live)]),
+        &DiffOptions::default(),
+    );
+    let c = change(&d, Kind::ManagedCluster, "c1");
+    let paths: Vec<String> = c.fields.iter().map(|f| f.path.to_string()).collect();
+    assert_eq!(paths, ["labels.region"], "team is argocd's too: left alone");
+    let region = field(c, "labels.region");
+    assert_eq!(
+        (region.before.clone(), region.after.clone()),
+        (Some(json!("eu-west")), None)
+    );
+    assert_eq!(
+        region.cause,
+        Cause::Drift {
+            manager: Some("kubectl-label".into())
+        }
+    );
+}

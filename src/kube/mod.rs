@@ -37,7 +37,7 @@ pub enum KubeError {
     Kubeconfig {
         path: String,
         #[source]
-        source: KubeconfigError,
+        source: Redacted,
     },
     /// A context fleet.toml names is not in the kubeconfig: a mistake in the input, not an
     /// outage.
@@ -73,17 +73,15 @@ pub enum KubeError {
         help: Option<String>,
     },
     /// The API server could not be reached or did not answer.
-    #[error("{what} on `{context}`: no answer from {server}")]
-    #[diagnostic(
-        code(fleet::kube::unreachable),
-        help(
-            "is the API server up and reachable from here? check the context's server URL, proxies and firewalls"
-        )
-    )]
+    #[error("{what} on `{context}`: {cause} ({server})")]
+    #[diagnostic(code(fleet::kube::unreachable))]
     Transport {
         context: String,
         server: String,
         what: String,
+        cause: NetCause,
+        #[help]
+        help: String,
         #[source]
         source: Box<kube::Error>,
     },
@@ -140,6 +138,140 @@ impl KubeError {
     }
 }
 
+/// An error about a file fleet read, without the file's content: the YAML parser quotes
+/// the input, which may be a token or any file a path points at. Each error of the chain
+/// keeps its first line, with quoted text elided.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Redacted(String);
+
+impl Redacted {
+    pub fn of(e: &KubeconfigError) -> Redacted {
+        let mut parts = Vec::new();
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        while let Some(err) = cur {
+            let text = err.to_string();
+            let line = elide_quoted(text.lines().next().unwrap_or_default().trim());
+            if !line.is_empty() && !parts.contains(&line) {
+                parts.push(line);
+            }
+            cur = err.source();
+        }
+        Redacted(parts.join(": "))
+    }
+}
+
+/// `invalid type: string "eyJh…"` → `invalid type: string "…"`.
+fn elide_quoted(line: &str) -> String {
+    let mut out = String::new();
+    let mut quote: Option<char> = None;
+    for c in line.chars() {
+        match quote {
+            Some(q) if c == q => {
+                out.push('…');
+                out.push(c);
+                quote = None;
+            }
+            Some(_) => {}
+            None => {
+                out.push(c);
+                if matches!(c, '"' | '`' | '\'') {
+                    quote = Some(c);
+                }
+            }
+        }
+    }
+    if quote.is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// Why a request got no answer, as far as the error chain tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetCause {
+    /// Nothing listens there.
+    Refused,
+    /// No connection or no answer within `--request-timeout`.
+    Timeout(Duration),
+    /// The host name does not resolve.
+    Dns,
+    /// The TLS handshake failed (certificate, CA, server name).
+    Tls,
+    /// The connection was closed or reset mid-request.
+    Closed,
+    /// Anything else: the error chain says more.
+    Other,
+}
+
+impl NetCause {
+    fn of(e: &kube::Error, timeout: Duration) -> NetCause {
+        use std::io::ErrorKind;
+        let mut text = String::new();
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        while let Some(err) = cur {
+            if let Some(io) = err.downcast_ref::<std::io::Error>() {
+                match io.kind() {
+                    ErrorKind::ConnectionRefused => return NetCause::Refused,
+                    ErrorKind::TimedOut => return NetCause::Timeout(timeout),
+                    ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::UnexpectedEof
+                    | ErrorKind::BrokenPipe => return NetCause::Closed,
+                    _ => {}
+                }
+            }
+            text.push_str(&err.to_string().to_lowercase());
+            text.push('\n');
+            cur = err.source();
+        }
+        let has = |words: &[&str]| words.iter().any(|w| text.contains(w));
+        if has(&[
+            "dns error",
+            "failed to lookup",
+            "name or service not known",
+            "no address",
+        ]) {
+            NetCause::Dns
+        } else if has(&["certificate", "tls", "handshake", "unknownissuer"]) {
+            NetCause::Tls
+        } else if has(&["timed out", "timeout", "deadline has elapsed"]) {
+            NetCause::Timeout(timeout)
+        } else if has(&["connection closed", "reset by peer", "incomplete message"]) {
+            NetCause::Closed
+        } else {
+            NetCause::Other
+        }
+    }
+
+    /// What to check.
+    fn help(&self, server: &str) -> String {
+        match self {
+            NetCause::Refused => format!("nothing listens at {server}: is the API server up, and is the URL's port right?"),
+            NetCause::Timeout(_) => format!("{server} did not answer in time: is it up and reachable from here (proxies, firewalls)? A slow link needs a longer --request-timeout"),
+            NetCause::Dns => format!("the host name of {server} does not resolve from here: check the context's server URL and DNS"),
+            NetCause::Tls => "the server's certificate does not match the kubeconfig (certificate-authority-data, server name): check the context's cluster entry".to_owned(),
+            NetCause::Closed => format!("{server} closed the connection: is it an API server, and is a proxy in the way?"),
+            NetCause::Other => "is the API server up and reachable from here? check the context's server URL, proxies and firewalls".to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Display for NetCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NetCause::Refused => f.write_str("connection refused"),
+            NetCause::Timeout(d) => {
+                write!(f, "no answer within {}", humantime::format_duration(*d))
+            }
+            NetCause::Dns => f.write_str("DNS lookup failed"),
+            NetCause::Tls => f.write_str("TLS handshake failed"),
+            NetCause::Closed => f.write_str("connection closed"),
+            NetCause::Other => f.write_str("no answer"),
+        }
+    }
+}
+
 /// What to check for an error status.
 fn status_help(context: &str, code: u16) -> Option<String> {
     Some(match code {
@@ -165,12 +297,17 @@ impl Cluster {
                 what: what.into(),
                 status,
             },
-            source => KubeError::Transport {
-                context: self.context.clone(),
-                server: self.server.clone(),
-                what: what.into(),
-                source: Box::new(source),
-            },
+            source => {
+                let cause = NetCause::of(&source, self.timeout);
+                KubeError::Transport {
+                    help: cause.help(&self.server),
+                    context: self.context.clone(),
+                    server: self.server.clone(),
+                    what: what.into(),
+                    cause,
+                    source: Box::new(source),
+                }
+            }
         }
     }
 }
@@ -192,11 +329,15 @@ pub struct Cluster {
     pub server: String,
     /// The CA the kubeconfig trusts for this server (base64 PEM), if it names one.
     pub ca_data: Option<String>,
+    /// `--request-timeout`, for messages.
+    pub timeout: Duration,
 }
 
 /// Clients per context, built once per run; each kubeconfig file is read once.
 pub struct Clients {
     default_kubeconfig: Option<PathBuf>,
+    /// Connect and read timeout of every request.
+    timeout: Duration,
     kubeconfigs: Mutex<HashMap<Option<PathBuf>, Kubeconfig>>,
     cache: Mutex<HashMap<(Option<PathBuf>, String), Cluster>>,
 }
@@ -211,10 +352,12 @@ fn describe_kubeconfig(path: Option<&PathBuf>) -> String {
 }
 
 impl Clients {
-    /// `kubeconfig` is `--kubeconfig` (else `$KUBECONFIG`, then `~/.kube/config`).
-    pub fn new(kubeconfig: Option<PathBuf>) -> Self {
+    /// `kubeconfig` is `--kubeconfig` (else `$KUBECONFIG`, then `~/.kube/config`);
+    /// `timeout` bounds connecting and each read of every request.
+    pub fn new(kubeconfig: Option<PathBuf>, timeout: Duration) -> Self {
         Clients {
             default_kubeconfig: kubeconfig,
+            timeout,
             kubeconfigs: Mutex::new(HashMap::new()),
             cache: Mutex::new(HashMap::new()),
         }
@@ -231,7 +374,7 @@ impl Clients {
         }
         .map_err(|source| KubeError::Kubeconfig {
             path: describe_kubeconfig(path.as_ref()),
-            source,
+            source: Redacted::of(&source),
         })?;
         files.insert(path.clone(), kc.clone());
         Ok(kc)
@@ -277,8 +420,9 @@ impl Clients {
         let mut cfg = Config::from_custom_kubeconfig(kc, &opts)
             .await
             .map_err(|e| context_error(Box::new(e)))?;
-        cfg.connect_timeout = Some(Duration::from_secs(10));
-        cfg.read_timeout = Some(Duration::from_secs(60));
+        cfg.connect_timeout = Some(self.timeout);
+        cfg.read_timeout = Some(self.timeout);
+        cfg.write_timeout = Some(self.timeout);
         // kube retries 429/503/504 for up to ~1000 s by default: too long for a CLI run.
         cfg.default_retry = false;
         let server = cfg.cluster_url.to_string().trim_end_matches('/').to_owned();
@@ -289,6 +433,7 @@ impl Clients {
             client,
             server,
             ca_data,
+            timeout: self.timeout,
         };
         self.cache.lock().await.insert(key, cluster.clone());
         Ok(cluster)
@@ -450,6 +595,21 @@ impl Cluster {
             .map_err(|e| self.error(format!("apply {}", r.display_name()), e))
     }
 
+    /// A JSON merge patch as field manager `fleet`: how fleet deletes fields that another
+    /// manager took over (server-side apply only drops fields fleet owns). A
+    /// `metadata.uid` in `patch` is a precondition.
+    pub async fn merge_patch(&self, r: &ObjectRef, patch: &Value) -> Result<Value, KubeError> {
+        let params = PatchParams {
+            field_manager: Some(MANAGER.to_owned()),
+            ..PatchParams::default()
+        };
+        api(&self.client, r.kind, r.namespace.as_deref())
+            .patch(&r.name, &params, &Patch::Merge(patch))
+            .await
+            .map(to_value)
+            .map_err(|e| self.error(format!("patch {}", r.display_name()), e))
+    }
+
     /// Deletes an object; already gone counts as done. With `precondition`, only the
     /// object of that `uid` (and `resourceVersion`, when given) is deleted; another one
     /// makes the API server answer 409.
@@ -576,5 +736,37 @@ impl Cluster {
                     .map(str::to_owned)
             })
             .unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kubeconfig_error_never_quotes_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("token");
+        std::fs::write(&token, "eyJhbGciOiJSUzI1NiJ9.c2VjcmV0.sig\n").unwrap();
+        let e = Kubeconfig::read_from(&token).unwrap_err();
+        let chain = miette::Report::new(KubeError::Kubeconfig {
+            path: token.display().to_string(),
+            source: Redacted::of(&e),
+        });
+        let text = format!("{chain:?}");
+        assert!(
+            !text.contains("eyJ") && !text.contains("c2VjcmV0"),
+            "{text}"
+        );
+        assert!(text.contains("line 1 column 1"), "{text}");
+    }
+
+    #[test]
+    fn quoted_text_is_elided() {
+        assert_eq!(
+            elide_quoted(r#"invalid type: string "root:x:0:0", expected a map"#),
+            r#"invalid type: string "…", expected a map"#
+        );
+        assert_eq!(elide_quoted("unterminated `abc"), "unterminated `…");
     }
 }

@@ -28,6 +28,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         crate::pipeline::the_lock_makes_applies_wait_or_exit_4_and_unlock_clears_it,
         crate::pipeline::a_killed_applys_lock_expires_and_the_next_apply_proceeds,
         crate::pipeline::sigint_stops_an_apply_cleanly_and_a_rerun_completes,
+        crate::pipeline::a_removed_label_goes_even_after_kubectl_overwrote_it,
     ]
 }
 
@@ -603,5 +604,39 @@ rbac = ["aw"]
         plan.code == 0,
         "plan on the imported fleet.toml is not empty:\n{plan}\n--- imported\n{text}"
     );
+    Ok(())
+}
+
+/// Issue 10: a label fleet applied and someone overwrote with `kubectl label --overwrite`
+/// is still removed when fleet.toml drops it, and the plan names who changed it.
+pub async fn a_removed_label_goes_even_after_kubectl_overwrote_it(ctx: &Ctx) -> TestResult {
+    let w = Workdir::new(&wecs(
+        "tier = \"gold\", region = \"us-east\"",
+        "tier = \"gold\"",
+    ))?;
+    let apply = w.run(ctx, &["apply", "--auto-approve"])?;
+    ensure!(apply.code == 0, "setup:\n{apply}");
+    label_as(
+        ctx,
+        "cluster4",
+        "kubectl-label",
+        json!({"region": "eu-west"}),
+    )
+    .await?;
+
+    w.set_toml(&wecs("tier = \"gold\"", "tier = \"gold\""))?;
+    let plan = w.run(ctx, &["plan", "--detailed-exitcode"])?;
+    ensure!(
+        plan.code == 2 && plan.stdout.contains("region") && plan.stdout.contains("kubectl-label"),
+        "the plan removes region and names who changed it:\n{plan}"
+    );
+    let apply = w.run(ctx, &["apply", "--auto-approve"])?;
+    ensure!(apply.code == 0, "apply:\n{apply}");
+    ensure!(
+        label(ctx, "cluster4", "region").await?.is_none(),
+        "region is still on cluster4"
+    );
+    let again = w.run(ctx, &["plan", "--detailed-exitcode"])?;
+    ensure!(again.code == 0, "converged:\n{again}");
     Ok(())
 }

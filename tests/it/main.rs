@@ -7,5 +7,6 @@ mod examples;
 mod fmt;
 mod layers;
 mod names;
+mod network;
 mod resolve;
 mod schema;
