@@ -970,3 +970,347 @@ mod saved {
         );
     }
 }
+
+/// Plans of 5,000 WECs (the size `tests/bench/plan.rs` measures) always fit a GitHub comment.
+mod markdown_size {
+
+    use std::fmt::Write as _;
+    use std::path::Path;
+
+    use serde_json::{Value, json};
+
+    use crate::config;
+    use crate::desired::DesiredState;
+    use crate::diff::fixtures::{entry, label_fields, managed_cluster, read_failure};
+    use crate::diff::{DiffOptions, diff};
+    use crate::model::vocab::{MANAGED_BY, MANAGER, RBAC_LABEL};
+    use crate::model::{Kind, ObservedFleet};
+    use crate::model::{Location, WecName};
+    use crate::plan::Plan;
+    use crate::render::layout::{Place, changed_wecs, sections};
+    use crate::render::markdown::{MAX_CHARS, fitting, render};
+    use crate::render::words::closing_line;
+    use crate::render::{Header, Subject};
+
+    const N: usize = 5_000;
+
+    fn header(subject: Subject, targets: Vec<WecName>) -> Header {
+        Header {
+            subject,
+            its_context: "its1".into(),
+            its_server: Some("https://127.0.0.1:6443".into()),
+            its_uid: Some("3f2a9c4e-1d2b-4c5a-9e8f-0a1b2c3d4e5f".into()),
+            config_digest:
+                "sha256:9c1e4b2a07d3f5e6c8b9a0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1".into(),
+            targets,
+        }
+    }
+
+    fn wec(i: usize) -> String {
+        format!("wec-{i:05}")
+    }
+
+    /// `n` WECs with labels and properties; with `direct`, each lists a direct RBAC expansion.
+    fn fleet_toml(n: usize, direct: bool) -> String {
+        let mut s = String::from("[its]\ncontext = \"its1\"\n[wds]\ncontext = \"wds1\"\n\n");
+        if direct {
+            s.push_str("[rbac.jobs]\nmode = \"direct\"\n[[rbac.jobs.rules]]\napi_groups = [\"batch\"]\nresources = [\"jobs\"]\nverbs = [\"get\"]\n\n");
+        }
+        for i in 0..n {
+            let _ = write!(
+                s,
+                "[wec.{w}]\nlabels = {{ name = \"{w}\", region = \"{}\" }}\nproperties = {{ storeId = \"S{i:05}\" }}\n{}\n",
+                ["us-east", "us-west", "eu-west"][i % 3],
+                if direct { "rbac = [\"jobs\"]\n" } else { "" },
+                w = wec(i),
+            );
+        }
+        s
+    }
+
+    /// The live fleet: each of the `n` WECs registered, its region last applied as `old`
+    /// (a config change), or — with `drifted` — applied as fleet.toml says and then changed
+    /// by `kubectl-label` (drift); `retired` ClusterRoles of expansions gone from fleet.toml on
+    /// the WDS (destroys); `unmanaged` ManagedClusters fleet never managed; with `unreadable`,
+    /// every WEC's API server refused (its direct RBAC cannot be read).
+    fn observed(
+        n: usize,
+        retired: usize,
+        unmanaged: usize,
+        drifted: bool,
+        unreadable: bool,
+    ) -> ObservedFleet {
+        let mut o = ObservedFleet::default();
+        for loc in [Location::Its, Location::Wds] {
+            for k in [
+                Kind::ManagedCluster,
+                Kind::ConfigMap,
+                Kind::Namespace,
+                Kind::ClusterRole,
+                Kind::ClusterRoleBinding,
+                Kind::BindingPolicy,
+            ] {
+                o.listed.insert((loc.clone(), k));
+            }
+        }
+        let mut mcs = Vec::new();
+        for i in 0..n {
+            let w = wec(i);
+            let wanted = ["us-east", "us-west", "eu-west"][i % 3];
+            let (live, managers, applied) = if drifted {
+                (
+                    "ap-south",
+                    vec![
+                        entry(MANAGER, "Apply", label_fields(&["name"])),
+                        entry("kubectl-label", "Update", label_fields(&["region"])),
+                    ],
+                    wanted,
+                )
+            } else {
+                (
+                    "old",
+                    vec![entry(MANAGER, "Apply", label_fields(&["name", "region"]))],
+                    "old",
+                )
+            };
+            mcs.push(managed_cluster(
+                &w,
+                json!({"name": w, "region": live}),
+                managers,
+                Some(json!({"applied": {"metadata": {"labels": {"name": w, "region": applied}}}})),
+            ));
+            if unreadable {
+                o.unreadable.insert(
+                    Location::Wec(w.as_str().into()),
+                    read_failure(&format!(
+                        "Get \"https://10.{}.{}.1:6443/apis/rbac.authorization.k8s.io/v1/clusterroles\": dial tcp: connect: connection refused",
+                        i / 256,
+                        i % 256
+                    )),
+                );
+            }
+        }
+        for i in 0..unmanaged {
+            mcs.push(managed_cluster(
+                &format!("edge-{i:05}"),
+                json!({"region": "lab"}),
+                vec![entry("clusteradm", "Update", label_fields(&["region"]))],
+                None,
+            ));
+        }
+        o.insert_list(&Location::Its, Kind::ManagedCluster, mcs);
+        let roles: Vec<Value> = (0..retired)
+            .map(|i| {
+                json!({
+                    "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                    "metadata": {"name": format!("fleet:retired-{i:04}"), "uid": format!("uid-r{i}"), "resourceVersion": "3",
+                        "labels": {MANAGED_BY: MANAGER, RBAC_LABEL: format!("retired-{i:04}")},
+                        "managedFields": [entry(MANAGER, "Apply", json!({"f:metadata": {"f:labels": {}}, "f:rules": {}}))]},
+                    "rules": []
+                })
+            })
+            .collect();
+        o.insert_list(&Location::Wds, Kind::ClusterRole, roles);
+        o
+    }
+
+    fn plan(toml: &str, o: &ObservedFleet, targets: &[WecName]) -> Plan {
+        let fleet = config::from_str(Path::new("fleet.toml"), toml)
+            .expect("valid fleet.toml")
+            .fleet;
+        let opts = DiffOptions {
+            targets: targets.iter().cloned().collect(),
+            ..Default::default()
+        };
+        crate::plan::build(diff(&fleet, &DesiredState::build(&fleet), o, &opts)).expect("acyclic")
+    }
+
+    /// Within the budget, and nothing cut: fences, `<details>` and table rows are whole.
+    fn assert_fits_and_whole(md: &str) {
+        let n = md.chars().count();
+        assert!(n <= MAX_CHARS, "{n} characters");
+        let fences = md.lines().filter(|l| l.starts_with("```")).count();
+        assert_eq!(fences % 2, 0, "an unclosed code block");
+        assert_eq!(
+            md.matches("<details>").count(),
+            md.matches("</details>").count()
+        );
+        for row in md.lines().filter(|l| l.starts_with('|')) {
+            assert_eq!(row.matches('|').count(), 8, "a cut table row: {row}");
+        }
+    }
+
+    /// WEC sections not shown, and their changes.
+    fn not_shown(p: &Plan, md: &str) -> (usize, usize) {
+        let mut wecs = 0;
+        let mut changes = 0;
+        for s in sections(p) {
+            if !md.contains(&format!("<details><summary>{} — ", s.place)) {
+                assert!(
+                    matches!(s.place, Place::Wec(_)),
+                    "a shared section is missing"
+                );
+                wecs += 1;
+                changes += s.changes.len();
+            }
+        }
+        (wecs, changes)
+    }
+
+    #[test]
+    fn a_5000_wec_plan_fits_a_github_comment() {
+        let p = plan(
+            &fleet_toml(N, false),
+            &observed(N, 40, 0, false, false),
+            &[],
+        );
+        assert_eq!(changed_wecs(&p), N);
+        let h = header(Subject::Plan, Vec::new());
+        let md = render(&p, &h);
+        assert_fits_and_whole(&md);
+        assert!(
+            md.starts_with("### fleet plan\n\nITS `its1`"),
+            "{}",
+            &md[..200]
+        );
+        assert!(md.contains(&format!("**{}**", closing_line(&p, &h))));
+        assert!(md.contains(&format!(
+            "| {} | {} | {} | 0 | {N} | 0 | 0 |",
+            p.summary.add, p.summary.change, p.summary.destroy
+        )));
+        // The destroys come first, every one of them, before any section.
+        let warning = md
+            .find("**40 objects will be destroyed:**")
+            .expect("the destroys");
+        assert_eq!(md.matches("> - `ClusterRole fleet:retired-").count(), 40);
+        assert!(warning < md.find("<details>").expect("some sections"));
+        // Then as many WECs as fit, and a note on the others.
+        let (wecs, changes) = not_shown(&p, &md);
+        assert!(wecs > 4_000 && changes >= wecs, "{wecs} WECs not shown");
+        let note = format!(
+            "> **Shortened to fit a comment:** {wecs} WECs with {changes} changes not shown."
+        );
+        let at = md
+            .find(&note)
+            .unwrap_or_else(|| panic!("no note `{note}` in:\n{}", &md[md.len() - 1500..]));
+        assert!(at > md.rfind("</details>").expect("sections"));
+        assert!(
+            md.contains("`fleet show plan.json`"),
+            "the note says where the whole plan is"
+        );
+    }
+
+    #[test]
+    fn a_5000_wec_drift_report_fits_a_github_comment() {
+        let p = plan(&fleet_toml(N, false), &observed(N, 0, 0, true, false), &[]);
+        let p = crate::plan::build(p.diff.drift_only()).expect("acyclic");
+        assert_eq!(changed_wecs(&p), N);
+        let md = render(&p, &header(Subject::Drift, Vec::new()));
+        assert_fits_and_whole(&md);
+        assert!(md.starts_with("### fleet drift\n"));
+        assert!(md.contains(&format!("**Drift: {N} objects changed outside fleet.**")));
+        assert!(md.contains("drift (by kubectl-label)"));
+        let (wecs, changes) = not_shown(&p, &md);
+        assert!(md.contains(&format!(
+            "> **Shortened to fit a comment:** {wecs} WECs with {changes} changes not shown. Every change is in `fleet drift --output json`."
+        )));
+    }
+
+    #[test]
+    fn long_lists_are_shortened_too() {
+        // 5,000 unreadable WECs, 5,000 unmanaged WECs and 3,000 destroys.
+        let p = plan(
+            &fleet_toml(N, true),
+            &observed(N, 3_000, N, false, true),
+            &[],
+        );
+        assert_eq!(p.diff.unreadable.len(), N);
+        assert_eq!(p.diff.unmanaged_wecs.len(), N);
+        let md = render(&p, &header(Subject::Plan, Vec::new()));
+        assert_fits_and_whole(&md);
+        assert!(md.contains(&format!(
+            "**Incomplete plan: {N} places could not be read.**"
+        )));
+        assert!(md.contains("| Add | Change | Destroy | Blocked |"));
+        assert!(md.contains("**3000 objects will be destroyed:**"));
+        let count = |prefix: &str| md.lines().filter(|l| l.starts_with(prefix)).count();
+        let unreadable_listed = count("> - `wec/");
+        let destroys_listed = count("> - `ClusterRole fleet:retired-");
+        assert!(unreadable_listed > 0 && unreadable_listed < N);
+        assert!(destroys_listed > 0 && destroys_listed < 3_000);
+        assert!(md.contains(&format!(
+            "> - … and {} more (the JSON plan lists every one)",
+            N - unreadable_listed
+        )));
+        assert!(md.contains(&format!(
+            "> - … and {} more (the JSON plan lists every one)",
+            3_000 - destroys_listed
+        )));
+        let unmanaged = md
+            .lines()
+            .find(|l| l.starts_with("**Unmanaged WECs**"))
+            .expect("unmanaged");
+        let unmanaged_listed = unmanaged.matches("`edge-").count();
+        assert!(
+            unmanaged.ends_with(&format!(", … and {} more", N - unmanaged_listed)),
+            "{unmanaged}"
+        );
+        for part in [
+            format!("{} destroys not listed", 3_000 - destroys_listed),
+            format!("{} unreadable places not listed", N - unreadable_listed),
+            format!("{} WEC names not listed", N - unmanaged_listed),
+        ] {
+            assert!(md.contains(&part), "the note lacks `{part}`");
+        }
+    }
+
+    #[test]
+    fn a_long_target_list_is_shortened() {
+        let targets: Vec<WecName> = (0..N).map(|i| WecName::from(wec(i).as_str())).collect();
+        let p = plan(
+            &fleet_toml(N, false),
+            &observed(N, 0, 0, false, false),
+            &targets,
+        );
+        let md = render(&p, &header(Subject::Plan, targets));
+        assert_fits_and_whole(&md);
+        let line = md
+            .lines()
+            .find(|l| l.starts_with("Targets: "))
+            .expect("targets");
+        let listed = line.matches("`wec/").count();
+        assert!(listed > 0 && listed < N);
+        assert!(line.ends_with(&format!(
+            ", … and {} more (other WECs were not compared)",
+            N - listed
+        )));
+        assert!(md.contains(&format!("{} targets not listed", N - listed)));
+    }
+
+    #[test]
+    fn a_plan_that_fits_is_not_shortened() {
+        let p = plan(
+            &fleet_toml(20, false),
+            &observed(20, 3, 2, false, false),
+            &[],
+        );
+        let md = render(&p, &header(Subject::Plan, Vec::new()));
+        assert!(!md.contains("Shortened") && !md.contains("… and"), "{md}");
+        assert_eq!(not_shown(&p, &md), (0, 0));
+        assert_eq!(md.matches("> - `ClusterRole fleet:retired-").count(), 3);
+        assert!(md.contains("`edge-00000`, `edge-00001`"));
+    }
+
+    #[test]
+    fn fitting_keeps_everything_that_fits_and_counts_the_rest() {
+        let e: Vec<String> = ["ab", "cd", "ef"].map(String::from).into();
+        let more = |n: usize| format!("+{n}");
+        assert_eq!(fitting(&e, 6, more), ("abcdef".to_owned(), 0));
+        // Room is kept for the longest "more" (`+3`), so one entry fewer may fit.
+        assert_eq!(fitting(&e, 5, more), ("ab+2".to_owned(), 2));
+        assert_eq!(fitting(&e, 3, more), ("+3".to_owned(), 3));
+        // Characters, not bytes.
+        let wide: Vec<String> = ["→→", "→→"].map(String::from).into();
+        assert_eq!(fitting(&wide, 4, more).1, 0);
+    }
+}
