@@ -749,7 +749,8 @@ pub async fn an_unreachable_wec_makes_plan_incomplete_and_apply_partial(ctx: &Ct
         "plan with an unreachable WEC should exit 6:\n{plan}"
     );
     ensure!(
-        plan.stdout.contains("wec/cluster2") && plan.stdout.contains("help: is the API server up"),
+        plan.stdout.contains("wec/cluster2") && plan.stdout.contains("connection refused")
+            && plan.stdout.contains("is the API server up"),
         "plan does not name the unreachable WEC and what to check:\n{plan}"
     );
     let apply = fleet(ctx, &toml, &["apply", "--auto-approve"])?;
