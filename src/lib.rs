@@ -24,3 +24,4 @@ pub mod model;
 pub mod observe;
 pub mod plan;
 pub mod render;
+pub mod status;

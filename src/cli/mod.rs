@@ -13,6 +13,7 @@ pub mod import;
 pub mod pipeline;
 pub mod plan;
 pub mod show;
+pub mod status;
 pub mod unlock;
 pub mod validate;
 
@@ -91,6 +92,8 @@ pub enum Command {
     Show(show::Args),
     /// Report only out-of-band changes; exit 2 when there is drift.
     Drift(drift::Args),
+    /// One row per WEC: registration, agent heartbeat, and whether it matches fleet.toml.
+    Status(status::Args),
     /// Print the plan's dependency graph.
     Graph(graph::Args),
     /// Print a fleet.toml for the live fleet (read-only).
@@ -137,6 +140,7 @@ pub async fn execute(cli: Cli) -> miette::Result<ExitCode> {
         Command::Show(args) => show::execute(&cli.global, colors, args),
         Command::Unlock(args) => unlock::execute(&cli.global, args).await,
         Command::Drift(args) => drift::execute(&cli.global, colors, args).await,
+        Command::Status(args) => status::execute(&cli.global, colors, args).await,
         Command::Graph(args) => graph::execute(&cli.global, args).await,
         Command::Import(args) => import::execute(&cli.global, args).await,
         Command::Fmt(args) => fmt::execute(&cli.global, args),

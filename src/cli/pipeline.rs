@@ -44,7 +44,7 @@ pub struct Selection {
 }
 
 /// `wec/NAME` → `NAME`.
-fn parse_target(s: &str) -> Result<WecName, String> {
+pub fn parse_target(s: &str) -> Result<WecName, String> {
     match s.strip_prefix("wec/") {
         Some(name) if !name.is_empty() => Ok(WecName::from(name)),
         _ => Err(format!(
@@ -61,6 +61,8 @@ pub struct Run {
     pub clients: Clients,
     pub selection: Selection,
     pub targets: BTreeSet<WecName>,
+    /// Also read the agents' heartbeats (`fleet status`).
+    pub read_agent_leases: bool,
 }
 
 /// One plan and the snapshot it was made from.
@@ -84,6 +86,7 @@ impl Run {
             loaded,
             selection,
             targets,
+            read_agent_leases: false,
         })
     }
 
@@ -97,6 +100,7 @@ impl Run {
             &ObserveOptions {
                 parallelism: usize::from(self.selection.parallelism),
                 targets: self.targets.clone(),
+                agent_leases: self.read_agent_leases,
             },
         )
         .await?;

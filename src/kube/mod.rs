@@ -506,17 +506,36 @@ impl Cluster {
         namespace: Option<&str>,
         labels: Option<&str>,
     ) -> Result<Vec<Value>, KubeError> {
-        let api = api(&self.client, kind, namespace);
-        let mut lp = ListParams::default().limit(500);
+        let mut lp = ListParams::default();
         if let Some(l) = labels {
             lp = lp.labels(l);
         }
+        self.list_pages(kind, namespace, lp, || format!("list {}", kind.plural()))
+            .await
+    }
+
+    /// Every object of `kind` named `name`, in every namespace (a field selector), in pages
+    /// of 500.
+    pub async fn list_named(&self, kind: Kind, name: &str) -> Result<Vec<Value>, KubeError> {
+        let lp = ListParams::default().fields(&format!("metadata.name={name}"));
+        self.list_pages(kind, None, lp, || {
+            format!("list {} named {name}", kind.plural())
+        })
+        .await
+    }
+
+    async fn list_pages(
+        &self,
+        kind: Kind,
+        namespace: Option<&str>,
+        lp: ListParams,
+        what: impl Fn() -> String,
+    ) -> Result<Vec<Value>, KubeError> {
+        let api = api(&self.client, kind, namespace);
+        let mut lp = lp.limit(500);
         let mut out = Vec::new();
         loop {
-            let page = api
-                .list(&lp)
-                .await
-                .map_err(|e| self.error(format!("list {}", kind.plural()), e))?;
+            let page = api.list(&lp).await.map_err(|e| self.error(what(), e))?;
             out.extend(page.items.into_iter().map(to_value));
             match page.metadata.continue_ {
                 Some(token) if !token.is_empty() => lp = lp.continue_token(&token),

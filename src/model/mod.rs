@@ -18,6 +18,7 @@ pub mod names;
 pub mod object;
 pub mod observed;
 pub mod registration;
+pub mod selector;
 pub mod sensitive;
 pub mod text;
 pub mod vocab;

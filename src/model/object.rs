@@ -48,6 +48,8 @@ pub enum Kind {
     Secret,
     Deployment,
     CertificateSigningRequest,
+    /// The agents' heartbeat on the ITS (`<cluster>/managed-cluster-lease`).
+    Lease,
 }
 
 impl Kind {
@@ -64,6 +66,7 @@ impl Kind {
             Kind::CustomResourceDefinition => "apiextensions.k8s.io/v1",
             Kind::Deployment => "apps/v1",
             Kind::CertificateSigningRequest => "certificates.k8s.io/v1",
+            Kind::Lease => "coordination.k8s.io/v1",
         }
     }
 
@@ -96,6 +99,7 @@ impl Kind {
             Kind::Secret => "secrets",
             Kind::Deployment => "deployments",
             Kind::CertificateSigningRequest => "certificatesigningrequests",
+            Kind::Lease => "leases",
         }
     }
 
@@ -109,6 +113,7 @@ impl Kind {
                 | Kind::ServiceAccount
                 | Kind::Secret
                 | Kind::Deployment
+                | Kind::Lease
         )
     }
 
@@ -129,6 +134,7 @@ impl Kind {
             Kind::Secret => "Secret",
             Kind::Deployment => "Deployment",
             Kind::CertificateSigningRequest => "CertificateSigningRequest",
+            Kind::Lease => "Lease",
         }
     }
 }

@@ -61,6 +61,13 @@ pub fn managed_by_fleet(live: &serde_json::Value) -> bool {
 
 /// OCM's names, as `clusteradm init`, `join` and `accept` use them.
 pub mod ocm {
+    /// The Lease an agent renews on the ITS, in its cluster's namespace.
+    pub const AGENT_LEASE: &str = "managed-cluster-lease";
+    /// How many lease durations the hub waits before it calls a cluster's availability
+    /// Unknown (OCM's `leaseDurationTimes`).
+    pub const LEASE_GRACE_TIMES: i64 = 5;
+    /// A ManagedCluster's `spec.leaseDurationSeconds` when it sets none.
+    pub const DEFAULT_LEASE_SECONDS: i64 = 60;
     /// Label key prefixes that OCM sets on ManagedClusters itself.
     pub const LABEL_PREFIXES: [&str; 2] = [
         "cluster.open-cluster-management.io/",

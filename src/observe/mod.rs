@@ -24,7 +24,7 @@ use crate::kube::{Clients, Cluster, KubeError};
 use crate::model::registration::{
     bootstrap_secret_ref, klusterlet_ref, managed_cluster_ref, needs_wec_read, registered,
 };
-use crate::model::vocab::ocm::CLUSTER_NAME_LABEL;
+use crate::model::vocab::ocm::{AGENT_LEASE, CLUSTER_NAME_LABEL};
 use crate::model::vocab::{PROPERTIES_NS, fleet_selector};
 use crate::model::{Failure, Kind, LastApplied, Location, ObjectRef, ObservedFleet, WecName};
 
@@ -35,6 +35,9 @@ pub struct ObserveOptions {
     pub parallelism: usize,
     /// Only these WECs (empty: all).
     pub targets: BTreeSet<WecName>,
+    /// Also read the agents' heartbeats on the ITS (`fleet status`): one LIST of the
+    /// Leases named `managed-cluster-lease`.
+    pub agent_leases: bool,
 }
 
 const RBAC_KINDS: [Kind; 4] = [
@@ -229,6 +232,16 @@ pub async fn observe(
     let (its, wds) = tokio::join!(its, wds);
     record(&mut observed, Location::Its, its)?;
     record(&mut observed, Location::Wds, wds)?;
+    if opts.agent_leases && !observed.unreadable.contains_key(&Location::Its) {
+        let leases = async {
+            let c = clients.get(&fleet.its.access).await?;
+            let mut o = ObservedFleet::default();
+            let items = c.list_named(Kind::Lease, AGENT_LEASE).await?;
+            o.insert_list(&Location::Its, Kind::Lease, items);
+            Ok(o)
+        };
+        record(&mut observed, Location::Its, leases.await)?;
+    }
     if !observed.unreadable.contains_key(&Location::Its)
         && !registering(fleet, &observed, &opts.targets).is_empty()
     {

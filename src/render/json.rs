@@ -368,7 +368,7 @@ fn registration(c: &Change) -> Option<JsonRegistration> {
     }
 }
 
-fn unreadable(places: &BTreeMap<Location, Failure>) -> Vec<JsonUnreadable> {
+pub(crate) fn unreadable(places: &BTreeMap<Location, Failure>) -> Vec<JsonUnreadable> {
     places
         .iter()
         .map(|(l, e)| JsonUnreadable {

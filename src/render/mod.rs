@@ -22,6 +22,7 @@ pub mod json;
 pub(crate) mod layout;
 pub(crate) mod lines;
 pub mod markdown;
+pub mod status;
 pub(crate) mod value;
 pub(crate) mod words;
 

@@ -10,6 +10,8 @@ use crate::model::text::plural;
 use crate::plan::Plan;
 use crate::plan::report::Stop;
 use crate::plan::saved::{Stale, Verdict};
+use crate::status::{Problem, Sync};
+use k8s_openapi::jiff::Timestamp;
 
 /// Terraform's symbol for an action.
 pub(crate) fn symbol(a: ActionKind) -> &'static str {
@@ -348,4 +350,59 @@ pub fn stale_report(verdict: &Verdict) -> String {
     }
     out.push_str("The plan above is the current one: review it and save it again (`fleet plan --out PLANFILE`).\n");
     out
+}
+
+/// A short age, as kubectl prints them: `42s`, `5m`, `3h`, `2d`.
+pub fn age(t: Timestamp, now: Timestamp) -> String {
+    let s = now.duration_since(t).as_secs().max(0);
+    match s {
+        0..=119 => format!("{s}s"),
+        120..=7199 => format!("{}m", s / 60),
+        7200..=172_799 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+/// A status cell for labels, properties or RBAC.
+pub fn sync_text(s: &Sync) -> String {
+    match s {
+        Sync::None => "-".to_owned(),
+        Sync::InSync => "in sync".to_owned(),
+        Sync::Pending(n) => format!("{n} pending"),
+        Sync::Drifted { changes, .. } => format!("{changes} drifted"),
+        Sync::Blocked(n) => format!("{n} blocked"),
+        Sync::Unknown => "unknown".to_owned(),
+    }
+}
+
+/// What is wrong with a WEC, in a few words.
+pub fn problem_text(p: &Problem) -> String {
+    match p {
+        Problem::Unmanaged => "not in fleet.toml".to_owned(),
+        Problem::Unreadable(loc) => format!("{loc} could not be read"),
+        Problem::NotRegistered(s) => format!(
+            "not registered ({}): `fleet apply` registers it",
+            s.as_str()
+        ),
+        Problem::RegisterDisabled(s) => {
+            format!("not registered ({}) and register = false", s.as_str())
+        }
+        Problem::AgentSilent { seconds } => format!(
+            "agent silent for {}",
+            humantime::format_duration(std::time::Duration::from_secs(seconds.unsigned_abs()))
+        ),
+        Problem::Condition { name, status } => match status {
+            Some(s) => format!("{name} is {s:?}"),
+            None => format!("no {name} condition"),
+        },
+        Problem::OutOfSync { aspect, sync } => match sync {
+            Sync::Drifted {
+                manager: Some(m), ..
+            } => format!("{} drifted (by {m})", aspect.as_str()),
+            Sync::Drifted { manager: None, .. } => format!("{} drifted", aspect.as_str()),
+            Sync::Pending(_) => format!("{} changes pending (`fleet apply`)", aspect.as_str()),
+            Sync::Blocked(_) => format!("{} wait on registration", aspect.as_str()),
+            _ => format!("{} unknown", aspect.as_str()),
+        },
+    }
 }

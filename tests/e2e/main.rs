@@ -26,6 +26,7 @@ mod lab;
 mod pipeline;
 mod recipes;
 mod register;
+mod status;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -58,6 +59,7 @@ fn main() -> ExitCode {
         v.extend(fleet::tests());
         v.extend(register::tests());
         v.extend(pipeline::tests());
+        v.extend(status::tests());
         v.extend(recipes::tests());
         v
     };

@@ -26,20 +26,21 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "apply",
         &["model", "config", "desired", "diff", "plan", "kube"],
     ),
-    ("render", &["model", "diff", "plan"]),
+    ("status", &["model", "config", "diff"]),
+    ("render", &["model", "diff", "plan", "status"]),
     ("import", &["model", "config"]),
     (
         "cli",
         &[
             "model", "config", "desired", "kube", "observe", "diff", "plan", "apply", "render",
-            "import",
+            "import", "status",
         ],
     ),
 ];
 
 /// Modules that must stay free of I/O: no network client, no runtime, no processes.
 const PURE: &[&str] = &[
-    "model", "config", "desired", "diff", "plan", "render", "import",
+    "model", "config", "desired", "diff", "plan", "render", "import", "status",
 ];
 const IO_CRATES: &[&str] = &["kube::", "tokio::", "futures::", "std::process", "std::net"];
 

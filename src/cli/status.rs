@@ -1,0 +1,105 @@
+//! `fleet status`: one row per WEC — registration, Joined/Available, the agent's last
+//! heartbeat, and whether labels, properties and RBAC match fleet.toml. Read-only, no lock;
+//! reads what `plan` reads, plus one LIST of the agents' Leases.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::cli::pipeline::{Output, Run, Selection, parse_target};
+use crate::cli::{Colors, Exit, GlobalArgs, out};
+use crate::model::WecName;
+use crate::model::selector::Selector;
+use crate::render;
+use crate::status::{self, FleetStatus};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Human)]
+    pub output: Output,
+    /// More columns: the WEC's context, its ClusterSet and its Kubernetes version.
+    #[arg(long)]
+    pub wide: bool,
+    /// Exit 2 unless every WEC of fleet.toml is healthy and in sync (6 when something could
+    /// not be read): a monitoring probe.
+    #[arg(long, conflicts_with = "watch")]
+    pub exit_code: bool,
+    /// Refresh until interrupted (in place on a terminal).
+    #[arg(long)]
+    pub watch: bool,
+    /// Time between refreshes with --watch.
+    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = humantime::parse_duration, requires = "watch")]
+    pub interval: Duration,
+    /// Only this WEC (repeatable), as `wec/NAME`.
+    #[arg(long = "target", value_name = "wec/NAME", value_parser = parse_target)]
+    pub targets: Vec<WecName>,
+    /// Only WECs whose labels match, in kubectl syntax: `env=prod,region in (eu,us)`.
+    #[arg(short = 'l', long = "selector", value_name = "SELECTOR", value_parser = |s: &str| Selector::parse(s).map_err(|e| e.to_string()))]
+    pub selector: Option<Selector>,
+    /// How many WECs are read at once.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+}
+
+async fn read(run: &Run, filter: &status::Filter) -> miette::Result<FleetStatus> {
+    let planned = run.plan().await?;
+    Ok(status::status(
+        &run.loaded.fleet,
+        &planned.observed,
+        &planned.plan.diff,
+        filter,
+        k8s_openapi::jiff::Timestamp::now(),
+    ))
+}
+
+fn view(s: &FleetStatus, run: &Run, args: &Args, color: bool) -> String {
+    let its = &run.loaded.fleet.its.access.context;
+    match args.output {
+        Output::Human => render::status::human(s, its, args.wide, color),
+        Output::Markdown => render::status::markdown(s, its, args.wide),
+        Output::Json => render::status::json(s, its),
+    }
+}
+
+pub async fn execute(global: &GlobalArgs, colors: Colors, args: Args) -> miette::Result<ExitCode> {
+    let selection = Selection {
+        targets: args.targets.clone(),
+        parallelism: args.parallelism,
+        prune: false,
+        max_deregister: 1,
+    };
+    let mut run = Run::new(global, selection)?;
+    run.read_agent_leases = true;
+    let filter = status::Filter {
+        targets: run.targets.clone(),
+        selector: args.selector.clone(),
+    };
+    if args.watch {
+        let in_place = std::io::stdout().is_terminal();
+        loop {
+            let s = read(&run, &filter).await?;
+            let text = view(&s, &run, &args, colors.stdout);
+            if in_place {
+                // Home, clear to the end: the table is redrawn where it was.
+                out(format_args!(
+                    "\x1b[H\x1b[2J{text}\n(every {}; Ctrl-C to stop)\n",
+                    humantime::format_duration(args.interval)
+                ));
+            } else {
+                out(format_args!("{text}\n"));
+            }
+            tokio::time::sleep(args.interval).await;
+        }
+    }
+    let s = read(&run, &filter).await?;
+    out(view(&s, &run, &args, colors.stdout));
+    Ok(if s.incomplete() {
+        Exit::Incomplete
+    } else if args.exit_code && !s.all_healthy() {
+        Exit::Changes
+    } else {
+        Exit::Success
+    }
+    .into())
+}
