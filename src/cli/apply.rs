@@ -13,8 +13,9 @@ use clap::ValueEnum;
 use tokio::sync::watch;
 
 use crate::apply::lock::{self, Lock, LockError, LockId, LockInfo};
-use crate::apply::{self, Stop};
+use crate::apply::{self, Outcome, Stop};
 use crate::cli::pipeline::{Planned, Run, Selection};
+use crate::cli::progress::{Meter, ProgressMode};
 use crate::cli::{Colors, Exit, GlobalArgs, out, show};
 use crate::diff::{ActionKind, Blocked, FieldChange};
 use crate::kube::Cluster;
@@ -49,6 +50,9 @@ pub struct Args {
     /// deregistration may take before it fails and only its own work is skipped.
     #[arg(long, value_name = "DUR", default_value = "5m", value_parser = humantime::parse_duration)]
     pub wait_timeout: Duration,
+    /// Print every object's outcome as it finishes (failures are always printed).
+    #[arg(short, long)]
+    pub verbose: bool,
     /// How long to wait while another apply holds the lock on the ITS before giving up
     /// (exit 4).
     #[arg(long, value_name = "DUR", default_value = "0s", value_parser = humantime::parse_duration)]
@@ -133,6 +137,7 @@ struct Session<'a> {
     stopper: Arc<watch::Sender<Option<Stop>>>,
     held: Held,
     lock: Option<Lock>,
+    progress: ProgressMode,
 }
 
 impl Session<'_> {
@@ -280,7 +285,15 @@ impl Session<'_> {
         }
 
         let plan = &planned.plan;
-        let mut progress = render::apply::Progress::new(plan, self.colors.stderr);
+        let mut lines = render::apply::Progress::new(plan, self.colors.stderr);
+        let attempted = plan
+            .diff
+            .changes
+            .iter()
+            .filter(|c| c.blocked.is_none())
+            .count();
+        let mut meter = Meter::new(self.progress, "apply", attempted, self.colors.stderr);
+        let verbose = self.args.verbose;
         let report = apply::execute(
             plan,
             &self.run.loaded.fleet,
@@ -290,9 +303,19 @@ impl Session<'_> {
                 wait_timeout: self.args.wait_timeout,
             },
             &self.stop,
-            |i, outcome| eprintln!("{}", progress.line(plan, i, outcome)),
+            |i, outcome| {
+                let line = lines.line(plan, i, outcome);
+                let failed = matches!(outcome, Outcome::Failed(_));
+                if verbose || failed {
+                    meter.println(&line);
+                }
+                if !matches!(outcome, Outcome::Blocked(_)) {
+                    meter.step(failed);
+                }
+            },
         )
         .await;
+        meter.finish(true);
 
         let header = self.run.header(&planned.observed, Subject::Plan);
         if self.json {
@@ -362,6 +385,7 @@ pub async fn execute(global: &GlobalArgs, colors: Colors, args: Args) -> miette:
         stopper,
         held,
         lock: None,
+        progress: global.progress,
     };
     let outcome = session.plan_and_apply(saved.as_ref()).await;
     session.release().await;

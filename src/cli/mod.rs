@@ -12,6 +12,7 @@ pub mod graph;
 pub mod import;
 pub mod pipeline;
 pub mod plan;
+pub mod progress;
 pub mod show;
 pub mod status;
 pub mod unlock;
@@ -58,6 +59,10 @@ pub struct GlobalArgs {
         value_parser = parse_timeout
     )]
     pub request_timeout: std::time::Duration,
+    /// Progress of long applies and reads on stderr: a bar on a terminal, else a line every
+    /// few seconds (`plain`), or none.
+    #[arg(long, global = true, value_enum, default_value_t = progress::ProgressMode::Auto)]
+    pub progress: progress::ProgressMode,
     /// When to use colours (NO_COLOR and FORCE_COLOR are honoured with `auto`).
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

@@ -6,14 +6,15 @@ use std::collections::BTreeSet;
 
 use clap::ValueEnum;
 
-use crate::cli::GlobalArgs;
+use crate::cli::progress::ReadMeter;
+use crate::cli::{Colors, GlobalArgs};
 use crate::config::{self, LoadedConfig};
 use crate::desired::DesiredState;
 use crate::diff::{self, DiffOptions};
 use crate::kube::Clients;
 use crate::model::text::closest;
 use crate::model::{ObservedFleet, WecName};
-use crate::observe::{self, ObserveOptions};
+use crate::observe::{self, ObserveOptions, OnRead};
 use crate::plan::{self, Plan};
 use crate::render::{Format, Header, Subject};
 
@@ -63,6 +64,8 @@ pub struct Run {
     pub targets: BTreeSet<WecName>,
     /// Also read the agents' heartbeats (`fleet status`).
     pub read_agent_leases: bool,
+    /// Progress of long reads.
+    reads: ReadMeter,
 }
 
 /// One plan and the snapshot it was made from.
@@ -87,6 +90,7 @@ impl Run {
             selection,
             targets,
             read_agent_leases: false,
+            reads: ReadMeter::new(global.progress, Colors::resolve(global.color).stderr),
         })
     }
 
@@ -101,6 +105,12 @@ impl Run {
                 parallelism: usize::from(self.selection.parallelism),
                 targets: self.targets.clone(),
                 agent_leases: self.read_agent_leases,
+                on_read: Some({
+                    let reads = self.reads.clone();
+                    OnRead(std::sync::Arc::new(move |done, total| {
+                        reads.on_read(done, total)
+                    }))
+                }),
             },
         )
         .await?;

@@ -28,6 +28,16 @@ use crate::model::vocab::ocm::{AGENT_LEASE, CLUSTER_NAME_LABEL};
 use crate::model::vocab::{PROPERTIES_NS, fleet_selector};
 use crate::model::{Failure, Kind, LastApplied, Location, ObjectRef, ObservedFleet, WecName};
 
+/// Called as WECs are read: `(done, total)`.
+#[derive(Clone)]
+pub struct OnRead(pub std::sync::Arc<dyn Fn(usize, usize) + Send + Sync>);
+
+impl std::fmt::Debug for OnRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnRead")
+    }
+}
+
 /// How to observe.
 #[derive(Debug, Clone)]
 pub struct ObserveOptions {
@@ -38,6 +48,8 @@ pub struct ObserveOptions {
     /// Also read the agents' heartbeats on the ITS (`fleet status`): one LIST of the
     /// Leases named `managed-cluster-lease`.
     pub agent_leases: bool,
+    /// Progress of the WEC reads, for long reads on big fleets.
+    pub on_read: Option<OnRead>,
 }
 
 const RBAC_KINDS: [Kind; 4] = [
@@ -255,7 +267,8 @@ pub async fn observe(
     }
 
     let wecs = wecs_to_read(fleet, &observed, &opts.targets);
-    let results: Vec<(Location, Result<ObservedFleet, KubeError>)> = stream::iter(wecs)
+    let total = wecs.len();
+    let mut reads = stream::iter(wecs)
         .map(|read| {
             let loc = Location::Wec(read.name.clone());
             let ns = namespaces.get(&loc).cloned();
@@ -276,10 +289,13 @@ pub async fn observe(
                 (loc, r)
             }
         })
-        .buffer_unordered(opts.parallelism.max(1))
-        .collect()
-        .await;
-    for (loc, r) in results {
+        .buffer_unordered(opts.parallelism.max(1));
+    let mut done = 0;
+    while let Some((loc, r)) = reads.next().await {
+        done += 1;
+        if let Some(OnRead(f)) = &opts.on_read {
+            f(done, total);
+        }
         record(&mut observed, loc, r)?;
     }
     Ok(observed)

@@ -178,3 +178,37 @@ pub fn summary(plan: &Plan, report: &ApplyReport, color: bool) -> String {
     );
     out
 }
+
+/// A plain progress line for logs (no terminal): `apply: 120/1000 (12%), 24.0/s, 2 failed,
+/// ETA 37s`; once done, `apply: 1000/1000 in 41s, 2 failed`.
+pub fn plain_progress(
+    what: &str,
+    done: usize,
+    total: usize,
+    failed: usize,
+    elapsed: std::time::Duration,
+) -> String {
+    let secs = elapsed.as_secs_f64();
+    let failed = if failed > 0 {
+        format!(", {failed} failed")
+    } else {
+        String::new()
+    };
+    if done >= total {
+        return format!("{what}: {done}/{total} in {:.1}s{failed}", secs);
+    }
+    let rate = if secs > 0.0 { done as f64 / secs } else { 0.0 };
+    let eta = if rate > 0.0 {
+        let left = (total - done) as f64 / rate;
+        format!(
+            ", ETA {}",
+            humantime::format_duration(std::time::Duration::from_secs(left.ceil() as u64))
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "{what}: {done}/{total} ({}%), {rate:.1}/s{failed}{eta}",
+        done * 100 / total.max(1)
+    )
+}

@@ -1314,3 +1314,22 @@ mod markdown_size {
         assert_eq!(fitting(&wide, 4, more).1, 0);
     }
 }
+
+#[test]
+fn plain_progress_lines_for_logs() {
+    use std::time::Duration;
+    let lines = [
+        apply::plain_progress("apply", 0, 1000, 0, Duration::ZERO),
+        apply::plain_progress("apply", 120, 1000, 0, Duration::from_secs(5)),
+        apply::plain_progress("apply", 500, 1000, 3, Duration::from_secs(20)),
+        apply::plain_progress("read", 4999, 5000, 0, Duration::from_millis(9_500)),
+        apply::plain_progress("apply", 1000, 1000, 3, Duration::from_millis(41_250)),
+    ];
+    insta::assert_snapshot!(lines.join("\n"), @r"
+    apply: 0/1000 (0%), 0.0/s
+    apply: 120/1000 (12%), 24.0/s, ETA 37s
+    apply: 500/1000 (50%), 25.0/s, 3 failed, ETA 20s
+    read: 4999/5000 (99%), 526.2/s, ETA 1s
+    apply: 1000/1000 in 41.2s, 3 failed
+    ");
+}

@@ -669,7 +669,7 @@ pub async fn apply_reports_every_object_as_json(ctx: &Ctx) -> TestResult {
         refused.code == 1 && refused.stderr.contains("--auto-approve"),
         "apply --output json without --auto-approve must be refused:\n{refused}"
     );
-    let run = fleet(ctx, &toml, &["apply", "--auto-approve", "--output", "json"])?;
+    let run = fleet(ctx, &toml, &["apply", "--auto-approve", "--output", "json", "-v"])?;
     ensure!(run.code == 0, "apply:\n{run}");
     let v: Value =
         serde_json::from_str(&run.stdout).map_err(|e| format!("apply json: {e}\n{run}"))?;
@@ -749,7 +749,8 @@ pub async fn an_unreachable_wec_makes_plan_incomplete_and_apply_partial(ctx: &Ct
         "plan with an unreachable WEC should exit 6:\n{plan}"
     );
     ensure!(
-        plan.stdout.contains("wec/cluster2") && plan.stdout.contains("connection refused")
+        plan.stdout.contains("wec/cluster2")
+            && plan.stdout.contains("connection refused")
             && plan.stdout.contains("is the API server up"),
         "plan does not name the unreachable WEC and what to check:\n{plan}"
     );
