@@ -6,7 +6,9 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode};
+use miette::{Diagnostic, LabeledSpan, Severity, SourceCode};
+
+use super::source::SourceFile;
 
 use crate::model::text::plural;
 
@@ -117,7 +119,7 @@ pub struct Problem {
     message: String,
     labels: Vec<LabeledSpan>,
     help: Option<String>,
-    source: Option<NamedSource<Arc<str>>>,
+    source: Option<Arc<SourceFile>>,
 }
 
 impl Problem {
@@ -150,7 +152,7 @@ impl Problem {
         self
     }
 
-    pub(crate) fn with_source(mut self, source: NamedSource<Arc<str>>) -> Self {
+    pub(crate) fn with_source(mut self, source: Arc<SourceFile>) -> Self {
         self.source = Some(source);
         self
     }
@@ -187,17 +189,7 @@ impl Problem {
 
     /// 1-based line and column (in characters) of byte `offset`, once the file is attached.
     pub fn line_column(&self, offset: usize) -> Option<(usize, usize)> {
-        let text: &str = self.source.as_ref()?.inner();
-        let before = text.get(..offset)?;
-        let line = before.matches('\n').count() + 1;
-        let column = before
-            .rsplit('\n')
-            .next()
-            .unwrap_or_default()
-            .chars()
-            .count()
-            + 1;
-        Some((line, column))
+        self.source.as_ref()?.line_column(offset)
     }
 
     /// Byte offset of the primary span (for ordering).
@@ -230,11 +222,28 @@ impl Diagnostic for Problem {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.source.as_ref().map(|s| s as &dyn SourceCode)
+        self.source.as_deref().map(|s| s as &dyn SourceCode)
     }
 
+    /// The labels, each underlining at most [`MAX_LABEL`](super::source::MAX_LABEL) bytes:
+    /// a huge value is pointed at, not reprinted.
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        (!self.labels.is_empty()).then(|| Box::new(self.labels.iter().cloned()) as Box<_>)
+        if self.labels.is_empty() {
+            return None;
+        }
+        let source = self.source.clone();
+        Some(Box::new(self.labels.iter().map(move |label| {
+            let Some(source) = &source else {
+                return label.clone();
+            };
+            let (offset, len) = source.clamp_label(label.offset(), label.len());
+            let text = label.label().map(str::to_owned);
+            if label.primary() {
+                LabeledSpan::new_primary_with_span(text, (offset, len))
+            } else {
+                LabeledSpan::new_with_span(text, (offset, len))
+            }
+        })))
     }
 }
 

@@ -17,10 +17,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use miette::NamedSource;
 use toml_edit::{ArrayOfTables, Decor, DocumentMut, Item, RawString, Table, Value};
 
 use super::diagnostic::{Code, ConfigError, Problem};
+use super::source::SourceFile;
 
 /// The kinds of tables whose keys have a canonical order.
 #[derive(Clone, Copy)]
@@ -103,10 +103,10 @@ pub fn format(path: &Path, text: &str) -> Result<String, ConfigError> {
         )
         .label(span, "here")
         .help("`fleet fmt` formats valid TOML only; `fleet validate` lists every problem")
-        .with_source(NamedSource::new(
+        .with_source(Arc::new(SourceFile::new(
             path.display().to_string(),
             Arc::<str>::from(text),
-        ));
+        )));
         ConfigError::Invalid {
             file: path.display().to_string(),
             problems: vec![problem],

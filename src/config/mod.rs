@@ -28,12 +28,12 @@ pub mod names;
 pub mod raw;
 mod resolve;
 pub mod schema;
+pub mod source;
 mod validate;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use miette::NamedSource;
 use sha2::{Digest, Sha256};
 
 pub use diagnostic::{Code, ConfigError, Problem, summary};
@@ -73,8 +73,10 @@ pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
 /// diagnostics and anchors relative kubeconfig paths; it is not read).
 pub fn from_str(path: &Path, text: &str) -> Result<LoadedConfig, ConfigError> {
     let source: Arc<str> = Arc::from(text);
-    let named =
-        NamedSource::new(path.display().to_string(), Arc::clone(&source)).with_language("TOML");
+    let file = Arc::new(source::SourceFile::new(
+        path.display().to_string(),
+        Arc::clone(&source),
+    ));
 
     let decoded = decode::decode(text);
     let mut problems = decoded.problems;
@@ -84,7 +86,7 @@ pub fn from_str(path: &Path, text: &str) -> Result<LoadedConfig, ConfigError> {
     problems.sort_by_key(|p| (p.offset(), !p.is_error()));
     let problems: Vec<Problem> = problems
         .into_iter()
-        .map(|p| p.with_source(named.clone()))
+        .map(|p| p.with_source(Arc::clone(&file)))
         .collect();
 
     let raw = match decoded.raw {
