@@ -57,16 +57,109 @@ pub struct LoadedConfig {
     pub digest: String,
 }
 
+/// The largest `fleet.toml` fleet reads: 16 MiB. A 5,000-WEC fleet is well under 1 MiB,
+/// so anything bigger is a mistake (`-f /dev/zero`, a log file), and reading it whole would
+/// only exhaust memory.
+pub const MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
+
 /// Reads, validates and resolves the `fleet.toml` at `path`.
 ///
 /// Relative `kubeconfig` paths are resolved against the directory of `path`. On failure the
 /// [`ConfigError::Invalid`] holds every error and warning of the file.
 pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let text = read(path)?;
+    from_str(path, &text)
+}
+
+/// Reads the text of `path` for [`load`] and `fleet fmt`: a regular file of at most
+/// [`MAX_FILE_SIZE`] bytes, in UTF-8. Anything else is a [`ConfigError::Read`] naming the
+/// path and the reason (never the content). A FIFO or device is refused before it is
+/// opened, so `-f /dev/zero` or a pipe nobody writes to cannot hang or exhaust memory.
+pub fn read(path: &Path) -> Result<String, ConfigError> {
+    let fail = |source| ConfigError::Read {
         path: path.to_owned(),
         source,
-    })?;
-    from_str(path, &text)
+    };
+    let refuse = |why: String| fail(std::io::Error::new(std::io::ErrorKind::InvalidInput, why));
+    let metadata = std::fs::metadata(path).map_err(fail)?;
+    check_file(&metadata).map_err(refuse)?;
+    let file = std::fs::File::open(path).map_err(fail)?;
+    // The path may have been replaced between the two looks.
+    check_file(&file.metadata().map_err(fail)?).map_err(refuse)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(file, MAX_FILE_SIZE + 1),
+        &mut bytes,
+    )
+    .map_err(fail)?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(refuse(too_large(bytes.len() as u64)));
+    }
+    String::from_utf8(bytes).map_err(|err| {
+        let bytes = err.as_bytes();
+        let at = err.utf8_error().valid_up_to();
+        let line_start = bytes[..at]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = String::from_utf8_lossy(&bytes[line_start..at]).chars().count() + 1;
+        fail(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "not UTF-8: invalid byte 0x{:02x} at line {line}, column {column} (byte offset {at}); TOML files are UTF-8 text",
+                bytes[at]
+            ),
+        ))
+    })
+}
+
+/// Whether `metadata` is that of a regular file of an acceptable size.
+fn check_file(metadata: &std::fs::Metadata) -> Result<(), String> {
+    let kind = metadata.file_type();
+    if !kind.is_file() {
+        return Err(format!(
+            "not a regular file but {}: fleet reads fleet.toml only from a regular file",
+            file_kind(&kind)
+        ));
+    }
+    if metadata.len() > MAX_FILE_SIZE {
+        return Err(too_large(metadata.len()));
+    }
+    Ok(())
+}
+
+fn too_large(len: u64) -> String {
+    format!(
+        "the file is {:.1} MiB; a fleet.toml may be at most {} MiB (5,000 WECs take under 1 MiB), so it is not read",
+        len as f64 / (1024.0 * 1024.0),
+        MAX_FILE_SIZE / (1024 * 1024)
+    )
+}
+
+/// "a directory", "a character device", ...
+fn file_kind(kind: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_char_device() {
+            return "a character device";
+        }
+        if kind.is_block_device() {
+            return "a block device";
+        }
+        if kind.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if kind.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    }
 }
 
 /// Validates and resolves `text` as if it were the file at `path` (which names the file in

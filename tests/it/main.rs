@@ -5,6 +5,7 @@ mod common;
 mod diagnostics;
 mod examples;
 mod fmt;
+mod hostile;
 mod layers;
 mod names;
 mod network;
