@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use crate::render::apply::plain_progress;
 
@@ -51,13 +51,16 @@ impl Meter {
                 let bar =
                     ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
                 let template = if color {
-                    "{prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} {per_sec} ETA {eta} {msg:.red}"
+                    "{prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} {rate} ETA {eta} {msg:.red}"
                 } else {
-                    "{prefix} [{bar:30}] {pos}/{len} {per_sec} ETA {eta} {msg}"
+                    "{prefix} [{bar:30}] {pos}/{len} {rate} ETA {eta} {msg}"
                 };
                 bar.set_style(
                     ProgressStyle::with_template(template)
                         .expect("a valid template")
+                        .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                            let _ = write!(w, "{:.0}/s", s.per_sec());
+                        })
                         .progress_chars("=> "),
                 );
                 bar.set_prefix(what);
