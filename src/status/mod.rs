@@ -410,3 +410,6 @@ pub fn status(
         at: now,
     }
 }
+
+#[cfg(test)]
+mod tests;
