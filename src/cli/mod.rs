@@ -6,10 +6,13 @@
 //! and logs go to stderr.
 
 pub mod apply;
+pub mod completions;
 pub mod drift;
 pub mod fmt;
 pub mod graph;
+pub mod help;
 pub mod import;
+pub mod man;
 pub mod pipeline;
 pub mod plan;
 pub mod progress;
@@ -26,7 +29,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// Declarative plan/apply for KubeStellar Workload Execution Clusters.
 #[derive(Debug, Parser)]
-#[command(name = "fleet", version, about, max_term_width = 100)]
+#[command(
+    name = "fleet",
+    version,
+    about,
+    max_term_width = 100,
+    after_help = help::fleet_after_help()
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -88,25 +97,41 @@ pub enum ColorChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check fleet.toml offline and report every problem.
+    #[command(after_help = help::VALIDATE.after_help())]
     Validate(validate::Args),
     /// Show what apply would change on the ITS, the WDS and the WECs (read-only).
+    #[command(after_help = help::PLAN.after_help())]
     Plan(plan::Args),
     /// Make the live fleet match fleet.toml, or apply a saved plan exactly.
+    #[command(after_help = help::APPLY.after_help())]
     Apply(apply::Args),
     /// Render a saved plan (human, JSON or Markdown), offline.
+    #[command(after_help = help::SHOW.after_help())]
     Show(show::Args),
     /// Report only out-of-band changes; exit 2 when there is drift.
+    #[command(after_help = help::DRIFT.after_help())]
     Drift(drift::Args),
     /// One row per WEC: registration, agent heartbeat, and whether it matches fleet.toml.
+    #[command(after_help = help::STATUS.after_help())]
     Status(status::Args),
     /// Print the plan's dependency graph.
+    #[command(after_help = help::GRAPH.after_help())]
     Graph(graph::Args),
     /// Print a fleet.toml for the live fleet (read-only).
+    #[command(after_help = help::IMPORT.after_help())]
     Import(import::Args),
     /// Rewrite fleet.toml in canonical form, keeping comments.
+    #[command(after_help = help::FMT.after_help())]
     Fmt(fmt::Args),
     /// Clear the apply lock on the ITS by hand, if LOCK_ID holds it.
+    #[command(after_help = help::UNLOCK.after_help())]
     Unlock(unlock::Args),
+    /// Print the shell completion script for bash, zsh, fish or PowerShell.
+    #[command(after_help = help::COMPLETIONS.after_help())]
+    Completions(completions::Args),
+    /// Print the manual page (roff), or write one page per command with --dir.
+    #[command(after_help = help::MAN.after_help())]
+    Man(man::Args),
 }
 
 /// Process exit codes (the README documents them).
@@ -149,6 +174,8 @@ pub async fn execute(cli: Cli) -> miette::Result<ExitCode> {
         Command::Graph(args) => graph::execute(&cli.global, args).await,
         Command::Import(args) => import::execute(&cli.global, args).await,
         Command::Fmt(args) => fmt::execute(&cli.global, args),
+        Command::Completions(args) => completions::execute(args),
+        Command::Man(args) => man::execute(args),
     }
 }
 

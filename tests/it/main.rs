@@ -2,6 +2,7 @@
 
 mod cli;
 mod common;
+mod completions;
 mod diagnostics;
 mod examples;
 mod fmt;
