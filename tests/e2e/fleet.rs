@@ -669,7 +669,11 @@ pub async fn apply_reports_every_object_as_json(ctx: &Ctx) -> TestResult {
         refused.code == 1 && refused.stderr.contains("--auto-approve"),
         "apply --output json without --auto-approve must be refused:\n{refused}"
     );
-    let run = fleet(ctx, &toml, &["apply", "--auto-approve", "--output", "json", "-v"])?;
+    let run = fleet(
+        ctx,
+        &toml,
+        &["apply", "--auto-approve", "--output", "json", "-v"],
+    )?;
     ensure!(run.code == 0, "apply:\n{run}");
     let v: Value =
         serde_json::from_str(&run.stdout).map_err(|e| format!("apply json: {e}\n{run}"))?;

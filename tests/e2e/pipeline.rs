@@ -492,7 +492,10 @@ fn many_expansions(n: usize) -> String {
 pub async fn sigint_stops_an_apply_cleanly_and_a_rerun_completes(ctx: &Ctx) -> TestResult {
     let toml = many_expansions(40);
     let w = Workdir::new(&toml)?;
-    let mut child = w.spawn(ctx, &["apply", "--auto-approve", "--parallelism", "1", "-v"])?;
+    let mut child = w.spawn(
+        ctx,
+        &["apply", "--auto-approve", "--parallelism", "1", "-v"],
+    )?;
     let pid = child.id() as i32;
     let stderr = child.stderr.take().ok_or("stderr")?;
     // Interrupt once a few changes are done; keep the rest of stderr.
