@@ -142,7 +142,8 @@ pub enum Exit {
     Success = 0,
     /// An error (including an invalid fleet.toml).
     Error = 1,
-    /// Changes present (`plan --detailed-exitcode`, `drift`, `fmt --check`).
+    /// Changes present (`plan --detailed-exitcode`, `drift`, `fmt --check`), or a WEC not
+    /// healthy (`status --exit-code`).
     Changes = 2,
     /// The saved plan is stale.
     StalePlan = 3,
