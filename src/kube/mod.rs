@@ -18,6 +18,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 mod lease;
+pub mod retry;
 
 use crate::config::model::ClusterAccess;
 use crate::model::registration::true_conditions;
@@ -424,10 +425,15 @@ impl Clients {
         cfg.read_timeout = Some(self.timeout);
         cfg.write_timeout = Some(self.timeout);
         // kube retries 429/503/504 for up to ~1000 s by default: too long for a CLI run.
+        // fleet's own policy (retry.rs) replaces it, for every request.
         cfg.default_retry = false;
         let server = cfg.cluster_url.to_string().trim_end_matches('/').to_owned();
         let ca_data = cfg.root_cert.as_deref().map(pem_bundle);
-        let client = Client::try_from(cfg).map_err(|e| context_error(Box::new(e)))?;
+        let client = kube::client::ClientBuilder::try_from(cfg)
+            .map_err(|e| context_error(Box::new(e)))?
+            .with_layer(&tower::buffer::BufferLayer::new(1024))
+            .with_layer(&tower::retry::RetryLayer::new(retry::FleetRetry::new()))
+            .build();
         let cluster = Cluster {
             context: access.context.clone(),
             client,
@@ -455,26 +461,6 @@ fn pem_bundle(ders: &[Vec<u8>]) -> String {
         pem.push_str("-----END CERTIFICATE-----\n");
     }
     b64.encode(pem)
-}
-
-/// Retries a read a few times (about 3 s in all) on 429, 503 and 504: an API server that is
-/// briefly busy or (re)initialising a resource's storage is not an unreadable cluster.
-async fn retry_transient<T, F, Fut>(mut call: F) -> Result<T, kube::Error>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, kube::Error>>,
-{
-    let mut delay = Duration::from_millis(100);
-    for _ in 0..5 {
-        match call().await {
-            Err(kube::Error::Api(s)) if matches!(s.code, 429 | 503 | 504) => {
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-            }
-            other => return other,
-        }
-    }
-    call().await
 }
 
 fn api_resource(kind: Kind) -> ApiResource {
@@ -554,11 +540,11 @@ impl Cluster {
         let api = api(&self.client, kind, namespace);
         // fleet never reads Secret data: of a Secret, only its metadata is asked for.
         let got = if kind == Kind::Secret {
-            retry_transient(|| api.get_metadata(name))
+            api.get_metadata(name)
                 .await
                 .map(|m| serde_json::to_value(m).expect("metadata serialises"))
         } else {
-            retry_transient(|| api.get(name)).await.map(to_value)
+            api.get(name).await.map(to_value)
         };
         // Any 404 means "not there": the object, or its whole resource when the CRD is not
         // installed (the API server then answers with a plain-text 404, not a Status).
