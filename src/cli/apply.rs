@@ -193,6 +193,15 @@ impl Session<'_> {
         }
     }
 
+    /// The plan view matching `--output`.
+    fn view(&self) -> Format {
+        if self.json {
+            Format::Json
+        } else {
+            Format::Human
+        }
+    }
+
     fn show(&self, p: &Planned, format: Format) {
         let header = self.run.header(&p.observed, Subject::Plan);
         out(format_args!(
@@ -223,14 +232,7 @@ impl Session<'_> {
         if let Some(saved) = saved {
             let its = &planned.observed;
             if its.is_incomplete() {
-                self.show(
-                    &planned,
-                    if self.json {
-                        Format::Json
-                    } else {
-                        Format::Human
-                    },
-                );
+                self.show(&planned, self.view());
                 eprintln!(
                     "\nThe saved plan cannot be checked: some clusters could not be read (above). Nothing was written."
                 );
@@ -238,14 +240,7 @@ impl Session<'_> {
             }
             let verdict = saved::check(saved, &planned.plan.diff);
             if !verdict.stale.is_empty() {
-                self.show(
-                    &planned,
-                    if self.json {
-                        Format::Json
-                    } else {
-                        Format::Human
-                    },
-                );
+                self.show(&planned, self.view());
                 eprint!("\n{}", render::stale_report(&verdict));
                 return Ok(Exit::StalePlan.into());
             }

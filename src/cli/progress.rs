@@ -90,6 +90,16 @@ impl Meter {
         }
     }
 
+    fn plain_line(&self) -> String {
+        plain_progress(
+            self.what,
+            self.done,
+            self.total,
+            self.failed,
+            self.started.elapsed(),
+        )
+    }
+
     /// One more step done.
     pub fn step(&mut self, failed: bool) {
         self.done += 1;
@@ -107,16 +117,7 @@ impl Meter {
                 if last.elapsed() >= PLAIN_EVERY && self.done < self.total {
                     *last = Instant::now();
                     self.shown = true;
-                    eprintln!(
-                        "{}",
-                        plain_progress(
-                            self.what,
-                            self.done,
-                            self.total,
-                            self.failed,
-                            self.started.elapsed()
-                        )
-                    );
+                    eprintln!("{}", self.plain_line());
                 }
             }
             Display::Off => {}
@@ -128,16 +129,7 @@ impl Meter {
     pub fn finish(self, always: bool) {
         match self.display {
             Display::Bar(bar) => bar.finish_and_clear(),
-            Display::Plain { .. } if always || self.shown => eprintln!(
-                "{}",
-                plain_progress(
-                    self.what,
-                    self.done,
-                    self.total,
-                    self.failed,
-                    self.started.elapsed()
-                )
-            ),
+            Display::Plain { .. } if always || self.shown => eprintln!("{}", self.plain_line()),
             _ => {}
         }
     }

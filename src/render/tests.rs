@@ -1041,18 +1041,7 @@ mod markdown_size {
         unreadable: bool,
     ) -> ObservedFleet {
         let mut o = ObservedFleet::default();
-        for loc in [Location::Its, Location::Wds] {
-            for k in [
-                Kind::ManagedCluster,
-                Kind::ConfigMap,
-                Kind::Namespace,
-                Kind::ClusterRole,
-                Kind::ClusterRoleBinding,
-                Kind::BindingPolicy,
-            ] {
-                o.listed.insert((loc.clone(), k));
-            }
-        }
+        listed_everywhere(&mut o, &[]);
         let mut mcs = Vec::new();
         for i in 0..n {
             let w = wec(i);
