@@ -1041,7 +1041,7 @@ mod markdown_size {
         unreadable: bool,
     ) -> ObservedFleet {
         let mut o = ObservedFleet::default();
-        listed_everywhere(&mut o, &[]);
+        super::listed_everywhere(&mut o, &[]);
         let mut mcs = Vec::new();
         for i in 0..n {
             let w = wec(i);
