@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the lab's Go binaries once and caches them outside the repository, keyed by version:
 #   kube-apiserver, kube-controller-manager   from k8s.io/kubernetes (wrapper module go/k8s)
+#   kubectl                                   from the same k8s.io/kubernetes module (go/k8s; the
+#                                             scale benchmark compares fleet with it)
 #   registration, registration-operator       from open-cluster-management.io/ocm (wrapper module go/ocm)
 #   actionlint                                from github.com/rhysd/actionlint (wrapper module go/actionlint;
 #                                             the e2e test lints examples/ci/github-actions.yml with it)
@@ -20,6 +22,7 @@ actionlint_version=$(module_version "$here/go/actionlint" github.com/rhysd/actio
 k8s_out="$cache/k8s-v$k8s_version"
 ocm_out="$cache/ocm-v$ocm_version"
 actionlint_out="$cache/actionlint-v$actionlint_version"
+kubectl_out="$cache/kubectl-v$k8s_version"
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false"
 mkdir -p "$cache"
@@ -54,6 +57,10 @@ done
 build_into "$k8s_out" "$here/go/k8s" "$k8s_ld" \
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
 
+# kubectl has its own cache entry, so a cache built before it keeps its apiserver. After the
+# build above it reuses most of its compiled packages (see README, Measurements).
+build_into "$kubectl_out" "$here/go/k8s" "$k8s_ld" k8s.io/kubernetes/cmd/kubectl
+
 build_into "$ocm_out" "$here/go/ocm" "-s -w" \
   open-cluster-management.io/ocm/cmd/registration open-cluster-management.io/ocm/cmd/registration-operator
 
@@ -79,5 +86,6 @@ FLEET_LAB_OCM_API_DIR=$api_dir
 FLEET_LAB_OCM_DIR=$ocm_dir
 FLEET_LAB_KUBESTELLAR_DIR=$ks_dir
 FLEET_LAB_ACTIONLINT=$actionlint_out/actionlint
+FLEET_LAB_KUBECTL=$kubectl_out/kubectl
 EOF
 echo "$cache"

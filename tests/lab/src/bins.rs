@@ -26,6 +26,9 @@ pub struct Bins {
     pub kubestellar_dir: PathBuf,
     /// `actionlint`, the GitHub Actions workflow linter (for the CI recipes' e2e test).
     pub actionlint: PathBuf,
+    /// `kubectl`, from the same `k8s.io/kubernetes` module as `kube_apiserver` (for the
+    /// benchmarks that compare fleet with kubectl).
+    pub kubectl: PathBuf,
 }
 
 fn cache_dir() -> PathBuf {
@@ -97,6 +100,7 @@ impl Bins {
             ocm_dir: get("FLEET_LAB_OCM_DIR")?,
             kubestellar_dir: get("FLEET_LAB_KUBESTELLAR_DIR")?,
             actionlint: get("FLEET_LAB_ACTIONLINT")?,
+            kubectl: get("FLEET_LAB_KUBECTL")?,
         };
         let present = [
             &bins.etcd,
@@ -105,6 +109,7 @@ impl Bins {
             &bins.ocm_registration,
             &bins.ocm_registration_operator,
             &bins.actionlint,
+            &bins.kubectl,
         ]
         .iter()
         .all(|p| p.is_file())
