@@ -2,18 +2,22 @@
 //! at the first.
 //!
 //! TOML syntax is checked with toml's recoverable parser, which reports all syntax errors
-//! (and duplicate keys) in one pass. The span tree is then deserialized into the serde types
+//! (and duplicate keys) in one pass; a duplicate is pointed at both of its definitions
+//! ([`outline`](super::outline)). The span tree is then deserialized into the serde types
 //! of [`raw`](super::raw). serde stops at the first error, so each failing entry is reported,
 //! removed from the tree and decoding is retried: one pass per bad entry, none when the file
-//! is well-formed.
+//! is well-formed. What was found is named from the tree and what was expected from the
+//! file's shape, not from serde's words (which see spans as maps).
 
 use std::collections::BTreeSet;
 use std::ops::Range;
 
 use serde::Deserialize;
+use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::diagnostic::{Code, Problem};
+use super::diagnostic::{Code, Problem, ticked, toml_key, toml_string};
+use super::outline::{self, How};
 use super::raw::RawFleet;
 use crate::model::text::closest;
 
@@ -30,12 +34,23 @@ pub(crate) struct Decoded {
 /// Give up retrying after this many bad entries; the report is long enough by then.
 const MAX_PROBLEMS: usize = 200;
 
+/// Keys longer than this get no "did you mean".
+const SUGGEST_MAX: usize = 256;
+
 pub(crate) fn decode(text: &str) -> Decoded {
     let (tree, syntax_errors) = DeTable::parse_recoverable(text);
     if !syntax_errors.is_empty() {
+        let duplicates = syntax_errors
+            .iter()
+            .any(|e| e.message().contains("duplicate"));
+        let definitions = if duplicates {
+            outline::definitions(text)
+        } else {
+            Vec::new()
+        };
         let problems = syntax_errors
             .iter()
-            .map(|e| syntax_problem(text, e))
+            .map(|e| syntax_problem(text, e, &definitions))
             .collect();
         return Decoded {
             raw: None,
@@ -62,9 +77,9 @@ pub(crate) fn decode(text: &str) -> Decoded {
         let span = err.span().unwrap_or(0..0);
         let mut path = Vec::new();
         let removed = remove_deepest(tree.get_mut(), &span, &mut path);
-        let (problem, meant) = shape_problem(text, err.message(), span, &path);
+        let (problem, meant) = shape_problem(text, err.message(), span, &path, removed.as_ref());
         problems.push(problem);
-        if !removed || problems.len() >= MAX_PROBLEMS {
+        if removed.is_none() || problems.len() >= MAX_PROBLEMS {
             return Decoded {
                 raw: None,
                 problems,
@@ -74,17 +89,23 @@ pub(crate) fn decode(text: &str) -> Decoded {
         dropped.insert(dotted(&path));
         // `contex = …` should not also be reported as a missing `context`.
         if let Some(meant) = meant {
-            let mut meant_path = path.clone();
-            meant_path.pop();
-            meant_path.push(meant);
-            dropped.insert(dotted(&meant_path));
+            dropped.insert(dotted(&meant));
         }
     }
 }
 
-fn syntax_problem(text: &str, err: &toml::de::Error) -> Problem {
+fn syntax_problem(
+    text: &str,
+    err: &toml::de::Error,
+    definitions: &[outline::Definition],
+) -> Problem {
     let span = err.span().unwrap_or(0..0);
     let message = err.message().trim_end();
+    if message.contains("duplicate")
+        && let Some((first, again)) = outline::first_definition(definitions, &span)
+    {
+        return duplicate(first, again, span);
+    }
     let duplicate = message.contains("duplicate");
     let help = if duplicate {
         "a key may appear only once in a table: remove one of them, or merge their values"
@@ -101,8 +122,46 @@ fn syntax_problem(text: &str, err: &toml::de::Error) -> Problem {
         .help(help)
 }
 
-/// Removes the innermost table entry whose key or value covers `span`, recording its path.
-fn remove_deepest(table: &mut DeTable<'_>, span: &Range<usize>, path: &mut Vec<String>) -> bool {
+/// A key or table defined twice: both places, and how to write it once.
+fn duplicate(
+    first: &outline::Definition,
+    again: &outline::Definition,
+    span: Range<usize>,
+) -> Problem {
+    let name = ticked(&dotted(&again.path));
+    let tables = |how: How| matches!(how, How::Header | How::ArrayHeader);
+    let dotted_or_implicit = |how: How| matches!(how, How::Dotted | How::Implicit);
+    let help = if tables(first.how) && tables(again.how) {
+        format!("a table may be defined only once: put all the keys of {name} under one header")
+    } else if dotted_or_implicit(first.how) || dotted_or_implicit(again.how) {
+        format!(
+            "{name} was first defined as a table {}; TOML does not allow defining it again in another form: write it one way, e.g. all its keys under one `[…]` header",
+            if first.how == How::Implicit {
+                "by a header that names it"
+            } else {
+                "by dotted keys"
+            }
+        )
+    } else {
+        "a key may appear only once in a table: remove one of them, or merge their values"
+            .to_owned()
+    };
+    Problem::new(
+        Code::Syntax,
+        format!("invalid TOML: {name} is defined more than once"),
+    )
+    .label(span, "defined again here")
+    .label(first.span.clone(), "first defined here")
+    .help(help)
+}
+
+/// Removes the innermost table entry whose key or value covers `span`, recording its path;
+/// returns the removed value.
+fn remove_deepest<'i>(
+    table: &mut DeTable<'i>,
+    span: &Range<usize>,
+    path: &mut Vec<String>,
+) -> Option<Spanned<DeValue<'i>>> {
     let mut hit = None;
     for (key, value) in table.iter_mut() {
         path.push(key.get_ref().to_string());
@@ -114,21 +173,21 @@ fn remove_deepest(table: &mut DeTable<'_>, span: &Range<usize>, path: &mut Vec<S
         }
         let deeper = match value.get_mut() {
             DeValue::Table(inner) => remove_deepest(inner, span, path),
-            DeValue::Array(items) => items.iter_mut().enumerate().any(|(i, item)| {
+            DeValue::Array(items) => items.iter_mut().enumerate().find_map(|(i, item)| {
                 let DeValue::Table(inner) = item.get_mut() else {
-                    return false;
+                    return None;
                 };
                 path.push(format!("[{i}]"));
                 let found = remove_deepest(inner, span, path);
-                if !found {
+                if found.is_none() {
                     path.pop();
                 }
                 found
             }),
-            _ => false,
+            _ => None,
         };
-        if deeper {
-            return true;
+        if deeper.is_some() {
+            return deeper;
         }
         if covers(&value.span(), span) {
             hit = Some(key.get_ref().to_string());
@@ -136,34 +195,174 @@ fn remove_deepest(table: &mut DeTable<'_>, span: &Range<usize>, path: &mut Vec<S
         }
         path.pop();
     }
-    let Some(hit) = hit else { return false };
-    table.remove(hit.as_str());
-    true
+    let hit = hit?;
+    table.remove(hit.as_str())
 }
 
 fn covers(outer: &Range<usize>, inner: &Range<usize>) -> bool {
     outer.start <= inner.start && inner.end <= outer.end && !outer.is_empty()
 }
 
+/// What `fleet.toml` expects at a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expected {
+    Table,
+    String,
+    Boolean,
+    Strings,
+    StringTable,
+    Tables,
+}
+
+impl Expected {
+    fn words(self) -> &'static str {
+        match self {
+            Expected::Table => "a table",
+            Expected::String => "a string",
+            Expected::Boolean => "a boolean",
+            Expected::Strings => "an array of strings",
+            Expected::StringTable => "a table of strings",
+            Expected::Tables => "an array of tables",
+        }
+    }
+}
+
+/// The shape of `fleet.toml`: what the value at `path` must be (`[i]` marks an array item).
+fn expected_at(path: &[String]) -> Option<Expected> {
+    use Expected::*;
+    let p: Vec<&str> = path
+        .iter()
+        .map(|s| if s.starts_with('[') { "[]" } else { s.as_str() })
+        .collect();
+    let profile = |rest: &[&str]| match rest {
+        ["labels" | "properties"] => Some(StringTable),
+        ["labels" | "properties", _] => Some(String),
+        ["rbac"] => Some(Strings),
+        ["rbac", "[]"] => Some(String),
+        ["register"] => Some(Boolean),
+        ["join"] => Some(Table),
+        ["join", "singleton" | "force_internal_endpoint_lookup"] => Some(Boolean),
+        _ => None,
+    };
+    match p.as_slice() {
+        ["its" | "wds" | "defaults" | "group" | "rbac" | "wec"] => Some(Table),
+        [
+            "its",
+            "context" | "kubeconfig" | "hub_api_server" | "ocm_version" | "image_registry",
+        ] => Some(String),
+        ["wds", "context" | "kubeconfig"] => Some(String),
+        ["group" | "rbac" | "wec", _] => Some(Table),
+        ["defaults", rest @ ..] | ["group", _, rest @ ..] => profile(rest),
+        ["wec", _, "context" | "kubeconfig"] => Some(String),
+        ["wec", _, "groups"] => Some(Strings),
+        ["wec", _, "groups", "[]"] => Some(String),
+        ["wec", _, rest @ ..] => profile(rest),
+        ["rbac", _, "mode" | "namespace"] => Some(String),
+        ["rbac", _, "rules"] => Some(Tables),
+        ["rbac", _, "rules", "[]"] => Some(Table),
+        [
+            "rbac",
+            _,
+            "rules",
+            "[]",
+            "api_groups" | "resources" | "verbs" | "resource_names",
+        ] => Some(Strings),
+        ["rbac", _, "rules", "[]", _, "[]"] => Some(String),
+        _ => None,
+    }
+}
+
+/// What a value is, in TOML's words.
+fn found_kind(text: &str, value: &Spanned<DeValue<'_>>) -> &'static str {
+    match value.get_ref() {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a datetime",
+        DeValue::Array(items) => {
+            let of_tables = !items.is_empty()
+                && items.iter().all(|item| {
+                    item.get_ref().is_table()
+                        && text.get(item.span()).is_some_and(|s| s.starts_with("[["))
+                });
+            if of_tables {
+                "an array of tables"
+            } else {
+                "an array"
+            }
+        }
+        DeValue::Table(_) => "a table",
+    }
+}
+
+/// A key that belongs in the table above the one it landed in (written after a
+/// `[[rbac.X.rules]]` or `[… .join]` header): that table's path.
+fn belongs_above(path: &[String]) -> Option<(Vec<String>, String)> {
+    let p: Vec<&str> = path.iter().map(String::as_str).collect();
+    let (parent, header): (&[&str], String) = match p.as_slice() {
+        ["rbac", _, "rules", index, "mode" | "namespace"] if index.starts_with('[') => {
+            (&p[..2], format!("[[{}]]", dotted(&path[..3])))
+        }
+        ["wec", _, "join", key]
+            if matches!(
+                *key,
+                "context" | "kubeconfig" | "groups" | "labels" | "properties" | "rbac" | "register"
+            ) =>
+        {
+            (&p[..2], format!("[{}]", dotted(&path[..3])))
+        }
+        [
+            "defaults",
+            "join",
+            "labels" | "properties" | "rbac" | "register",
+        ] => (&p[..1], format!("[{}]", dotted(&path[..2]))),
+        [
+            "group",
+            _,
+            "join",
+            "labels" | "properties" | "rbac" | "register",
+        ] => (&p[..2], format!("[{}]", dotted(&path[..3]))),
+        _ => return None,
+    };
+    Some((parent.iter().map(|s| (*s).to_owned()).collect(), header))
+}
+
 /// Turns serde's message into a diagnostic that names the key and says how to fix it; for
-/// a misspelt key, also returns the key that was probably meant.
+/// a misspelt or misplaced key, also returns the path that was probably meant.
 fn shape_problem(
     text: &str,
     message: &str,
     span: Range<usize>,
     path: &[String],
-) -> (Problem, Option<String>) {
-    let ticked = backticked(message);
+    removed: Option<&Spanned<DeValue<'_>>>,
+) -> (Problem, Option<Vec<String>>) {
+    let ticks = backticked(message);
     let key = path.last().map_or("", String::as_str);
     let full = dotted(path);
     let table = table_name(&path[..path.len().saturating_sub(1)]);
 
     if message.starts_with("unknown field") {
-        let expected = &ticked[1.min(ticked.len())..];
+        let expected = &ticks[1.min(ticks.len())..];
+        if let Some((parent, header)) = belongs_above(path) {
+            let parent_table = ticked(&format!("[{}]", dotted(&parent)));
+            let mut meant = parent.clone();
+            meant.push(key.to_owned());
+            let problem = Problem::new(
+                Code::UnknownKey,
+                format!("`{key}` belongs in {parent_table}, but it follows `{header}`"),
+            )
+            .label(span, format!("this key landed in the last `{header}` table"))
+            .help(format!(
+                "in TOML, every key after a header belongs to that header's table: move `{key} = …` up, right under {parent_table} and before `{header}`"
+            ));
+            return (problem, Some(meant));
+        }
         let problem = Problem::new(
             Code::UnknownKey,
             format!(
-                "unknown key `{key}` {}",
+                "unknown key {} {}",
+                ticked(key),
                 if path.len() == 1 {
                     "at the top level".to_owned()
                 } else {
@@ -171,16 +370,24 @@ fn shape_problem(
                 }
             ),
         );
-        return match closest(key, expected.iter().copied()) {
-            Some(best) => (
-                problem
-                    .label(span, format!("did you mean `{best}`?"))
-                    .help(format!(
-                        "rename it to `{best}`; keys allowed here: {}",
-                        list(expected)
-                    )),
-                Some(best.to_owned()),
-            ),
+        let best = (key.len() <= SUGGEST_MAX)
+            .then(|| closest(key, expected.iter().copied()))
+            .flatten();
+        return match best {
+            Some(best) => {
+                let mut meant = path.to_vec();
+                meant.pop();
+                meant.push(best.to_owned());
+                (
+                    problem
+                        .label(span, format!("did you mean `{best}`?"))
+                        .help(format!(
+                            "rename it to `{best}`; keys allowed here: {}",
+                            list(expected)
+                        )),
+                    Some(meant),
+                )
+            }
             None => (
                 problem
                     .label(span, "not a fleet.toml key")
@@ -190,13 +397,16 @@ fn shape_problem(
         };
     }
     if message.starts_with("unknown variant") {
-        let given = ticked.first().copied().unwrap_or_default();
-        let expected = &ticked[1.min(ticked.len())..];
+        let given = ticks.first().copied().unwrap_or_default();
+        let expected = &ticks[1.min(ticks.len())..];
         let problem = Problem::new(
             Code::InvalidValue,
             format!("`{full}` must be one of {}", list(expected)),
         );
-        let problem = match closest(given, expected.iter().copied()) {
+        let best = (given.len() <= SUGGEST_MAX)
+            .then(|| closest(given, expected.iter().copied()))
+            .flatten();
+        let problem = match best {
             Some(best) => problem
                 .label(span, format!("did you mean \"{best}\"?"))
                 .help(format!("write {key} = \"{best}\"")),
@@ -206,31 +416,8 @@ fn shape_problem(
         };
         return (problem, None);
     }
-    if let Some(rest) = message.strip_prefix("invalid type: ") {
-        let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, "?"));
-        let expected = type_name(expected);
-        let found = type_name(found);
-        let written = text.get(span.clone()).unwrap_or_default().trim();
-        let help = match expected {
-            "a string" => format!(
-                "write it as a string: {key} = \"{}\"",
-                written.trim_matches('\'')
-            ),
-            "a boolean" => format!("write {key} = true or {key} = false, without quotes"),
-            "an array" => format!("write a list, even for one item: {key} = [{written}]"),
-            "a table" => format!(
-                "write a table, e.g. {key} = {{ ... }} or a [{}] section",
-                dotted(path)
-            ),
-            _ => format!("`{full}` expects {expected}"),
-        };
-        let problem = Problem::new(
-            Code::WrongType,
-            format!("`{full}` must be {expected}, found {found}"),
-        )
-        .label(span, format!("expected {expected}"))
-        .help(help);
-        return (problem, None);
+    if let (Some(rest), Some(removed)) = (message.strip_prefix("invalid type: "), removed) {
+        return (wrong_type(text, rest, span, path, removed), None);
     }
     let problem = Problem::new(Code::InvalidValue, format!("`{full}`: {message}"))
         .label(span, "here")
@@ -238,7 +425,104 @@ fn shape_problem(
     (problem, None)
 }
 
-/// serde's words for types, in TOML's.
+/// A value of the wrong type: what was found (from the tree), what `fleet.toml` expects
+/// there, and TOML that would be right.
+fn wrong_type(
+    text: &str,
+    serde_message: &str,
+    span: Range<usize>,
+    path: &[String],
+    removed: &Spanned<DeValue<'_>>,
+) -> Problem {
+    // An item of an array (`groups = [1]`) is the problem, not the array.
+    let mut path = path.to_vec();
+    let mut value = removed;
+    if let DeValue::Array(items) = removed.get_ref()
+        && let Some((i, item)) = items
+            .iter()
+            .enumerate()
+            .find(|(_, item)| covers(&item.span(), &span) && item.span() != removed.span())
+    {
+        path.push(format!("[{i}]"));
+        value = item;
+    }
+    let found = found_kind(text, value);
+    let serde_expected = serde_message
+        .split_once(", expected ")
+        .map_or("?", |(_, expected)| expected);
+    let expected = expected_at(&path);
+    let expected_words = match expected {
+        Some(expected) => expected.words(),
+        None => type_name(serde_expected),
+    };
+    let full = dotted(&path);
+    let item = path.last().is_some_and(|k| k.starts_with('['));
+    let key = path
+        .iter()
+        .rev()
+        .find(|k| !k.starts_with('['))
+        .map_or(String::new(), |k| toml_key(k));
+    let written = text.get(value.span()).unwrap_or_default().trim();
+    let scalar = matches!(
+        found,
+        "a string" | "an integer" | "a float" | "a boolean" | "a datetime"
+    );
+
+    if found == "an array of tables" && expected == Some(Expected::Table) {
+        return Problem::new(
+            Code::WrongType,
+            format!("`{full}` must be a table, not an array of tables"),
+        )
+        .label(span, "`[[…]]` starts an array of tables")
+        .help(format!(
+            "write `[{full}]`, with single brackets: `[[{full}]]` makes a list of tables, and `{full}` is one table"
+        ));
+    }
+    let help = match expected {
+        Some(Expected::String) if scalar => {
+            let as_string = match value.get_ref() {
+                DeValue::String(_) => written.to_owned(),
+                _ => toml_string(written),
+            };
+            if item {
+                format!("write the item as a string: {as_string}")
+            } else {
+                format!("write it as a string: {key} = {as_string}")
+            }
+        }
+        Some(Expected::String) if path.iter().any(|p| p == "properties") => {
+            "a property's value is one string: put structured data in a string (e.g. as JSON), or use one property per value".to_owned()
+        }
+        Some(Expected::String) => format!("write a string, e.g. {key} = \"...\""),
+        Some(Expected::Boolean) => format!("write {key} = true or {key} = false, without quotes"),
+        Some(Expected::Strings) if matches!(value.get_ref(), DeValue::String(_)) => {
+            format!("write a list, even for one item: {key} = [{written}]")
+        }
+        Some(Expected::Strings) if scalar => {
+            format!("write a list of strings: {key} = [{}]", toml_string(written))
+        }
+        Some(Expected::Strings) => format!("write a list of strings, e.g. {key} = [\"...\"]"),
+        Some(Expected::StringTable) => {
+            format!("write a table of strings, e.g. {key} = {{ name = \"value\" }}")
+        }
+        Some(Expected::Table) if path.last().is_some_and(|k| k == "join") => {
+            format!("write a table: {key} = {{ singleton = true }}, or a `[{full}]` section")
+        }
+        Some(Expected::Table) => format!("write a `[{full}]` section"),
+        Some(Expected::Tables) => {
+            format!("write each item as a `[[{full}]]` section with its keys")
+        }
+        None => format!("`{full}` expects {expected_words}"),
+    };
+    Problem::new(
+        Code::WrongType,
+        format!("`{full}` must be {expected_words}, found {found}"),
+    )
+    .label(span, format!("expected {expected_words}"))
+    .help(help)
+}
+
+/// serde's words for types, in TOML's (when the file's shape does not say).
 fn type_name(serde: &str) -> &str {
     let serde = serde.trim();
     if serde.starts_with("struct ") || serde == "a map" || serde == "map" {
@@ -261,7 +545,7 @@ fn backticked(message: &str) -> Vec<&str> {
 fn list(items: &[&str]) -> String {
     items
         .iter()
-        .map(|i| format!("`{i}`"))
+        .map(|i| ticked(i))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -277,15 +561,7 @@ pub(crate) fn dotted(path: &[String]) -> String {
         if !out.is_empty() {
             out.push('.');
         }
-        let bare = !segment.is_empty()
-            && segment
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if bare {
-            out.push_str(segment);
-        } else {
-            out.push_str(&format!("{segment:?}"));
-        }
+        out.push_str(&toml_key(segment));
     }
     out
 }
@@ -295,8 +571,8 @@ fn table_name(path: &[String]) -> String {
     match path.last() {
         None => "the top level".to_owned(),
         Some(last) if last.starts_with('[') => {
-            format!("`[[{}]]`", dotted(&path[..path.len() - 1]))
+            ticked(&format!("[[{}]]", dotted(&path[..path.len() - 1])))
         }
-        Some(_) => format!("`[{}]`", dotted(path)),
+        Some(_) => ticked(&format!("[{}]", dotted(path))),
     }
 }

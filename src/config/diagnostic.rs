@@ -48,8 +48,23 @@ pub enum Code {
     EmptyRbac,
     /// A property key KubeStellar templates cannot use (not a Go identifier).
     PropertyNotIdentifier,
-    /// A label key in a namespace OCM manages itself.
+    /// A label key in a namespace OCM or fleet itself sets (`cluster.open-cluster-management.io/`,
+    /// `feature.open-cluster-management.io/`, `rbac.fleet.kubestellar.io/`).
     ReservedLabel,
+    /// A label key under `kubernetes.io/` or `k8s.io/` (or a subdomain), reserved for
+    /// Kubernetes components.
+    KubernetesLabel,
+    /// An RBAC resource that is not a lowercase resource name (`pods`, `deployments/scale`).
+    InvalidResource,
+    /// An RBAC API group that is not `""`, `*` or a DNS subdomain.
+    InvalidApiGroup,
+    /// An RBAC resource that looks singular (resources are plural).
+    RbacSingularResource,
+    /// `resource_names` with verbs it cannot restrict (`create`, `deletecollection`, `list`,
+    /// `watch`).
+    RbacResourceNames,
+    /// A WEC's merged properties exceed what its ConfigMap can hold (1 MiB).
+    PropertiesTooLarge,
     /// `*` in verbs, resources or API groups.
     RbacWildcard,
     /// `escalate`, `bind` or `impersonate`.
@@ -83,6 +98,12 @@ impl Code {
             Code::EmptyRbac => "fleet::config::empty_rbac",
             Code::PropertyNotIdentifier => "fleet::config::property_not_identifier",
             Code::ReservedLabel => "fleet::config::reserved_label",
+            Code::KubernetesLabel => "fleet::config::kubernetes_label",
+            Code::InvalidResource => "fleet::config::invalid_resource",
+            Code::InvalidApiGroup => "fleet::config::invalid_api_group",
+            Code::RbacSingularResource => "fleet::config::rbac_singular_resource",
+            Code::RbacResourceNames => "fleet::config::rbac_resource_names",
+            Code::PropertiesTooLarge => "fleet::config::properties_too_large",
             Code::RbacWildcard => "fleet::config::rbac_wildcard",
             Code::RbacEscalation => "fleet::config::rbac_escalation",
             Code::RbacClusterScope => "fleet::config::rbac_cluster_scope",
@@ -95,7 +116,9 @@ impl Code {
     pub fn severity(self) -> Severity {
         match self {
             Code::PropertyNotIdentifier
-            | Code::ReservedLabel
+            | Code::KubernetesLabel
+            | Code::RbacSingularResource
+            | Code::RbacResourceNames
             | Code::RbacWildcard
             | Code::RbacEscalation
             | Code::RbacClusterScope
@@ -120,6 +143,8 @@ pub struct Problem {
     labels: Vec<LabeledSpan>,
     help: Option<String>,
     source: Option<Arc<SourceFile>>,
+    /// Byte ranges of the file shown as `*` in this problem's snippet (a secret).
+    redactions: Vec<Range<usize>>,
 }
 
 impl Problem {
@@ -131,6 +156,7 @@ impl Problem {
             labels: Vec::new(),
             help: None,
             source: None,
+            redactions: Vec::new(),
         }
     }
 
@@ -152,8 +178,20 @@ impl Problem {
         self
     }
 
+    /// Shows the text of `span` as `*` in this problem's snippet, for a value that may be a
+    /// secret (a token pasted as a path, credentials in a URL).
+    pub(crate) fn redact(mut self, span: Range<usize>) -> Self {
+        self.redactions.push(span);
+        self
+    }
+
+    /// Attaches the file (a copy with the redacted ranges masked, if there are any).
     pub(crate) fn with_source(mut self, source: Arc<SourceFile>) -> Self {
-        self.source = Some(source);
+        self.source = Some(if self.redactions.is_empty() {
+            source
+        } else {
+            Arc::new(source.redacted(&self.redactions))
+        });
         self
     }
 
@@ -198,9 +236,57 @@ impl Problem {
     }
 }
 
+/// Widths up to which miette prints a message line and a hint line unwrapped on an
+/// 80-column terminal: it wraps at the width less 2, after its `  × ` and `  help: `
+/// prefixes (4 and 8 columns).
+const MESSAGE_WIDTH: usize = 74;
+const HELP_WIDTH: usize = 70;
+
+/// `text` with its lines longer than `width` broken at spaces only. miette wraps long lines
+/// itself, and may break them at a hyphen or inside a long word (`location-` / `group`);
+/// lines that already fit are left alone, so a name is never cut on a terminal of 80
+/// columns or more. A word longer than `width` gets a line of its own, unbroken.
+pub(crate) fn prewrap(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if line.chars().count() <= width {
+            out.push_str(line);
+            continue;
+        }
+        let indent = &line[..line.len() - line.trim_start_matches(' ').len()];
+        let mut column = 0;
+        for word in line[indent.len()..].split(' ') {
+            let len = word.chars().count();
+            if column == 0 {
+                out.push_str(indent);
+                column = indent.len();
+            } else if column + 1 + len > width {
+                out.push('\n');
+                out.push_str(indent);
+                column = indent.len();
+            } else {
+                out.push(' ');
+                column += 1;
+            }
+            out.push_str(word);
+            column += len;
+        }
+    }
+    out
+}
+
+/// The message as a terminal shows it (long lines broken at spaces, see [`prewrap`]); use
+/// [`Problem::message`] for the one-line text.
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        if self.message.chars().count() <= MESSAGE_WIDTH {
+            f.write_str(&self.message)
+        } else {
+            f.write_str(&prewrap(&self.message, MESSAGE_WIDTH))
+        }
     }
 }
 
@@ -215,10 +301,12 @@ impl Diagnostic for Problem {
         Some(self.code.severity())
     }
 
+    /// The hint, long lines broken at spaces (see [`prewrap`]); [`Problem::help_text`] is
+    /// the unbroken text.
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         self.help
             .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+            .map(|h| Box::new(prewrap(h, HELP_WIDTH)) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -281,6 +369,67 @@ impl ConfigError {
             ConfigError::Read { .. } => &[],
             ConfigError::Invalid { problems, .. } => problems,
         }
+    }
+}
+
+/// Longest user value echoed whole in a message, in characters; longer ones are cut to
+/// [`ECHO_CUT`] characters.
+pub(crate) const ECHO_MAX: usize = 120;
+const ECHO_CUT: usize = 60;
+
+/// The first [`ECHO_CUT`] characters of `value` when it is longer than [`ECHO_MAX`].
+fn cut(value: &str) -> Option<&str> {
+    value.char_indices().nth(ECHO_MAX)?;
+    let (end, _) = value.char_indices().nth(ECHO_CUT)?;
+    Some(&value[..end])
+}
+
+/// `value` Debug-quoted for a message (`"us east"`); a long value is cut with an ellipsis
+/// and its length, so a 1 MB value is not reprinted.
+pub(crate) fn quoted(value: &str) -> String {
+    match cut(value) {
+        None => format!("{value:?}"),
+        Some(head) => format!("{:?} ({} bytes)", format!("{head}…"), value.len()),
+    }
+}
+
+/// `value` in backticks for a message (`` `edge` ``), cut like [`quoted`].
+pub(crate) fn ticked(value: &str) -> String {
+    match cut(value) {
+        None => format!("`{value}`"),
+        Some(head) => format!("`{head}…` ({} bytes)", value.len()),
+    }
+}
+
+/// `value` as a TOML basic string (`"a \"b\""`), for hints that show TOML to write.
+pub(crate) fn toml_string(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `key` as a TOML key: bare when it can be, else quoted.
+pub(crate) fn toml_key(key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if bare {
+        key.to_owned()
+    } else {
+        toml_string(key)
     }
 }
 

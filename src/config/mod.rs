@@ -25,6 +25,7 @@ mod diagnostic;
 pub mod format;
 pub mod model;
 pub mod names;
+mod outline;
 pub mod raw;
 mod resolve;
 pub mod schema;
@@ -174,7 +175,7 @@ pub fn from_str(path: &Path, text: &str) -> Result<LoadedConfig, ConfigError> {
     let decoded = decode::decode(text);
     let mut problems = decoded.problems;
     if let Some(raw) = &decoded.raw {
-        problems.extend(validate::validate(raw, &decoded.dropped));
+        problems.extend(validate::validate(raw, &decoded.dropped, text));
     }
     problems.sort_by_key(|p| (p.offset(), !p.is_error()));
     let problems: Vec<Problem> = problems

@@ -48,21 +48,29 @@ fn too_long(what: &str, len: usize, max: usize) -> String {
         .to_owned()
 }
 
+/// `c` as a message shows it: `'%'`, `' '`, `'😀'`.
+fn shown(c: char) -> String {
+    format!("{c:?}")
+}
+
 /// A DNS-1123 label: at most 63 lowercase alphanumerics or `-`, starting and ending with an
 /// alphanumeric. Used for WEC (ManagedCluster) names and namespaces.
 pub fn check_dns1123_label(s: &str) -> Result<(), String> {
     if s.is_empty() {
         return Err("must not be empty".into());
     }
-    if s.len() > LABEL_MAX {
-        return Err(too_long("", s.len(), LABEL_MAX));
-    }
     if let Some(c) = s.chars().find(|&c| !is_lower_alnum(c) && c != '-') {
         return Err(if c.is_ascii_uppercase() {
             "must be lowercase".into()
         } else {
-            format!("{c:?} is not allowed: use lowercase letters, digits and '-'")
+            format!(
+                "must not contain {}: use lowercase letters, digits and '-'",
+                shown(c)
+            )
         });
+    }
+    if s.len() > LABEL_MAX {
+        return Err(too_long("", s.len(), LABEL_MAX));
     }
     if !s.starts_with(is_lower_alnum) || !s.ends_with(is_lower_alnum) {
         return Err("must start and end with a letter or digit".into());
@@ -75,6 +83,19 @@ pub fn check_dns1123_subdomain(s: &str) -> Result<(), String> {
     if s.is_empty() {
         return Err("must not be empty".into());
     }
+    if let Some(c) = s
+        .chars()
+        .find(|&c| !is_lower_alnum(c) && c != '-' && c != '.')
+    {
+        return Err(if c.is_ascii_uppercase() {
+            "must be lowercase".into()
+        } else {
+            format!(
+                "must not contain {}: use lowercase letters, digits, '-' and '.'",
+                shown(c)
+            )
+        });
+    }
     if s.len() > SUBDOMAIN_MAX {
         return Err(too_long("", s.len(), SUBDOMAIN_MAX));
     }
@@ -82,31 +103,27 @@ pub fn check_dns1123_subdomain(s: &str) -> Result<(), String> {
         if part.is_empty() {
             return Err("must not contain empty parts between dots".into());
         }
-        if let Some(c) = part.chars().find(|&c| !is_lower_alnum(c) && c != '-') {
-            return Err(if c.is_ascii_uppercase() {
-                "must be lowercase".into()
-            } else {
-                format!("{c:?} is not allowed: use lowercase letters, digits, '-' and '.'")
-            });
-        }
         if !part.starts_with(is_lower_alnum) || !part.ends_with(is_lower_alnum) {
-            return Err("each dot-separated part must start and end with a letter or digit".into());
+            return Err(
+                "must have every dot-separated part start and end with a letter or digit".into(),
+            );
         }
     }
     Ok(())
 }
 
 /// The shared shape of a label name and a label value:
-/// `[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?`, at most 63 characters.
+/// `[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?`, at most 63 characters, ASCII only.
 fn check_label_segment(s: &str, what: &str) -> Result<(), String> {
-    if s.len() > LABEL_MAX {
-        return Err(too_long(what, s.len(), LABEL_MAX));
-    }
     let inner = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
     if let Some(c) = s.chars().find(|&c| !inner(c)) {
         return Err(format!(
-            "{what}{c:?} is not allowed: use letters, digits, '-', '_' and '.'"
+            "{what}must not contain {}: only ASCII letters, digits, '-', '_' and '.' are allowed",
+            shown(c)
         ));
+    }
+    if s.len() > LABEL_MAX {
+        return Err(too_long(what, s.len(), LABEL_MAX));
     }
     let alnum = |c: char| c.is_ascii_alphanumeric();
     if !s.starts_with(alnum) || !s.ends_with(alnum) {
@@ -126,8 +143,17 @@ pub fn check_label_key(s: &str) -> Result<(), String> {
         if name.contains('/') {
             return Err("a label key may contain at most one '/'".into());
         }
-        check_dns1123_subdomain(prefix)
-            .map_err(|why| format!("the prefix `{prefix}` is not a DNS subdomain: it {why}"))?;
+        if prefix.is_empty() {
+            return Err("the prefix before '/' is empty: write a DNS subdomain such as `example.com/` before the name, or no '/'".into());
+        }
+        check_dns1123_subdomain(prefix).map_err(|why| {
+            let shown = if prefix.chars().count() > 64 {
+                "prefix".to_owned()
+            } else {
+                format!("prefix `{prefix}`")
+            };
+            format!("the {shown} is not a DNS subdomain: it {why}")
+        })?;
     }
     if name.is_empty() {
         return Err("the name part must not be empty".into());
@@ -155,16 +181,17 @@ pub fn check_configmap_key(s: &str) -> Result<(), String> {
     if s.is_empty() {
         return Err("must not be empty".into());
     }
-    if s.len() > SUBDOMAIN_MAX {
-        return Err(too_long("", s.len(), SUBDOMAIN_MAX));
-    }
     if let Some(c) = s
         .chars()
         .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
     {
         return Err(format!(
-            "{c:?} is not allowed: use letters, digits, '-', '_' and '.'"
+            "must not contain {}: use ASCII letters, digits, '-', '_' and '.'",
+            shown(c)
         ));
+    }
+    if s.len() > SUBDOMAIN_MAX {
+        return Err(too_long("", s.len(), SUBDOMAIN_MAX));
     }
     if s == "." || s.starts_with("..") {
         return Err("must not be '.' or start with '..'".into());

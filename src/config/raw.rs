@@ -18,6 +18,15 @@ pub type SpannedMap = BTreeMap<Spanned<String>, Spanned<String>>;
 /// A list of names (groups, RBAC expansions, verbs, ...) with spans.
 pub type SpannedList = Vec<Spanned<String>>;
 
+/// A list that diagnostics may point at as a whole (`verbs = []`): `None` when the key is
+/// absent.
+pub type SpannedListField = Option<Spanned<SpannedList>>;
+
+/// The items of a [`SpannedListField`]; none when the key is absent.
+pub fn items(list: &SpannedListField) -> &[Spanned<String>] {
+    list.as_ref().map_or(&[], |l| l.get_ref().as_slice())
+}
+
 /// The whole file.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -180,18 +189,18 @@ pub enum RawRbacMode {
 pub struct RawRule {
     /// API groups; `""` is the core group.
     #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub api_groups: SpannedList,
+    #[schemars(with = "Vec<String>", extend("default" = []))]
+    pub api_groups: SpannedListField,
     /// Resources (plural, lowercase), e.g. `appwrappers`, `configmaps`, `deployments/scale`.
     #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub resources: SpannedList,
+    #[schemars(with = "Vec<String>", extend("default" = []))]
+    pub resources: SpannedListField,
     /// Verbs, e.g. `get`, `list`, `watch`, `create`, `update`, `patch`, `delete`.
     #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub verbs: SpannedList,
+    #[schemars(with = "Vec<String>", extend("default" = []))]
+    pub verbs: SpannedListField,
     /// Restrict the rule to these object names.
     #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub resource_names: SpannedList,
+    #[schemars(with = "Vec<String>", extend("default" = []))]
+    pub resource_names: SpannedListField,
 }

@@ -12,7 +12,9 @@ use super::model::{
 };
 use crate::model::{ExpansionName, WecName};
 
-use super::raw::{RawFleet, RawJoin, RawProfile, RawRbacMode, RawRule, RawWec, SpannedList};
+use super::raw::{
+    RawFleet, RawJoin, RawProfile, RawRbacMode, RawRule, RawWec, SpannedListField, items,
+};
 
 /// Resolves `raw`, which [`validate`](super::validate) found free of errors. `base_dir` is
 /// the directory of `fleet.toml`.
@@ -152,7 +154,8 @@ fn resolve_wec(raw: &RawFleet, name: &str, wec: &RawWec, base_dir: &Path) -> Wec
 }
 
 fn rule(raw: &RawRule) -> RbacRule {
-    let strings = |list: &SpannedList| list.iter().map(|s| s.get_ref().clone()).collect();
+    let strings =
+        |list: &SpannedListField| items(list).iter().map(|s| s.get_ref().clone()).collect();
     RbacRule {
         api_groups: strings(&raw.api_groups),
         resources: strings(&raw.resources),

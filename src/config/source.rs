@@ -71,6 +71,30 @@ impl SourceFile {
         }
     }
 
+    /// A copy with the bytes of `ranges` (widened to whole characters) shown as `*`, line
+    /// breaks kept: offsets, lines and columns are unchanged.
+    pub fn redacted(&self, ranges: &[std::ops::Range<usize>]) -> SourceFile {
+        let mut bytes = self.text.as_bytes().to_vec();
+        for range in ranges {
+            let mut start = range.start.min(bytes.len());
+            while !self.text.is_char_boundary(start) {
+                start -= 1;
+            }
+            let mut end = range.end.min(bytes.len());
+            while !self.text.is_char_boundary(end) {
+                end += 1;
+            }
+            for b in &mut bytes[start..end] {
+                if !matches!(*b, b'\n' | b'\r') {
+                    *b = b'*';
+                }
+            }
+        }
+        let text = String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        SourceFile::new(self.name.clone(), Arc::from(text))
+    }
+
     /// The file's name as diagnostics print it.
     pub fn name(&self) -> &str {
         &self.name

@@ -3,4 +3,5 @@
 //! reported (never a panic) with the exit code of the contract.
 
 mod corpus;
+mod messages;
 mod read;
