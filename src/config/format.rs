@@ -14,10 +14,11 @@
 //! that is separated by a blank line (such as a `#:schema` line) stays at the top.
 //! Formatting is idempotent. Nothing here checks the file's meaning: it only has to be TOML.
 
+use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
-use toml_edit::{ArrayOfTables, Decor, DocumentMut, Item, RawString, Table, Value};
+use toml_edit::{ArrayOfTables, Decor, DocumentMut, InlineTable, Item, RawString, Table, Value};
 
 use super::diagnostic::{Code, ConfigError, Problem};
 use super::source::SourceFile;
@@ -90,31 +91,71 @@ impl Kind {
 }
 
 /// Formats `text`; `path` only names the file in syntax errors.
+///
+/// The file's line endings are kept: a file whose first line ends in `\r\n` comes out with
+/// `\r\n` throughout. Every comment of `text` is in the result; should a conversion between
+/// inline and standard tables lose one, the file is formatted again without converting, and
+/// if a comment is still missing, formatting fails rather than drop it.
 pub fn format(path: &Path, text: &str) -> Result<String, ConfigError> {
-    let (header, body) = split_header(text);
-    let mut doc: DocumentMut = body.parse().map_err(|err: toml_edit::TomlError| {
-        let offset = header.len();
-        let span = err
-            .span()
-            .map_or(offset..offset, |s| s.start + offset..s.end + offset);
-        let problem = Problem::new(
-            Code::Syntax,
-            format!("invalid TOML: {}", err.message().trim_end()),
-        )
-        .label(span, "here")
-        .help("`fleet fmt` formats valid TOML only; `fleet validate` lists every problem")
-        .with_source(Arc::new(SourceFile::new(
+    let fail = |problem: Problem| ConfigError::Invalid {
+        file: path.display().to_string(),
+        problems: vec![problem.with_source(Arc::new(SourceFile::new(
             path.display().to_string(),
             Arc::<str>::from(text),
-        )));
-        ConfigError::Invalid {
-            file: path.display().to_string(),
-            problems: vec![problem],
-        }
-    })?;
+        )))],
+    };
+    // Syntax errors are reported against the text as written.
+    let (header, body) = split_header(text);
+    body.parse::<DocumentMut>()
+        .map_err(|err: toml_edit::TomlError| {
+            let offset = header.len();
+            let span = err
+                .span()
+                .map_or(offset..offset, |s| s.start + offset..s.end + offset);
+            fail(
+                Problem::new(
+                    Code::Syntax,
+                    format!("invalid TOML: {}", err.message().trim_end()),
+                )
+                .label(span, "here")
+                .help("`fleet fmt` formats valid TOML only; `fleet validate` lists every problem"),
+            )
+        })?;
 
+    let crlf = text
+        .find('\n')
+        .is_some_and(|at| at > 0 && text.as_bytes()[at - 1] == b'\r');
+    let lf = text.replace("\r\n", "\n");
+    let before = comments(text);
+    let mut out = format_lf(&lf, true);
+    if let Some(lost) = lost_comment(&before, &comments(&out)) {
+        out = format_lf(&lf, false);
+        if lost_comment(&before, &comments(&out)).is_some() {
+            return Err(fail(
+                Problem::new(
+                    Code::Syntax,
+                    "`fleet fmt` cannot keep this comment; the file is left unchanged",
+                )
+                .label(lost, "this comment")
+                .help("please report this file; move the comment onto a line of its own above a key to format the file"),
+            ));
+        }
+    }
+    if crlf {
+        out = out.replace('\n', "\r\n");
+    }
+    Ok(out)
+}
+
+/// Formats `text` (`\n` line endings, valid TOML); `convert` turns inline `join` and
+/// `rules` into tables and `labels` / `properties` tables into inline ones.
+fn format_lf(text: &str, convert: bool) -> String {
+    let (header, body) = split_header(text);
+    let Ok(mut doc) = body.parse::<DocumentMut>() else {
+        return text.to_owned();
+    };
     let mut position = 0;
-    canonicalize(doc.as_table_mut(), Kind::Root, &mut position, true);
+    canonicalize(doc.as_table_mut(), Kind::Root, &mut position, true, convert);
     doc.decor_mut().clear();
     let trailing = doc
         .trailing()
@@ -131,7 +172,72 @@ pub fn format(path: &Path, text: &str) -> Result<String, ConfigError> {
     let mut out = header.to_owned();
     out.push_str(rendered.trim_start_matches('\n').trim_end());
     out.push('\n');
-    Ok(out)
+    out
+}
+
+/// Every comment of a TOML text: where it starts and its text (`# …`, trailing spaces
+/// and `\r` dropped). Strings are skipped, so a `#` inside one is not a comment.
+pub fn comments(text: &str) -> Vec<(usize, &str)> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                let start = i;
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                out.push((start, text[start..i].trim_end()));
+            }
+            quote @ (b'"' | b'\'') if bytes[i..].starts_with(&[quote; 3]) => {
+                i += 3;
+                while i < bytes.len() {
+                    if quote == b'"' && bytes[i] == b'\\' {
+                        i += 2;
+                    } else if bytes[i..].starts_with(&[quote; 3]) {
+                        i += 3;
+                        // Up to two more quotes belong to the string.
+                        for _ in 0..2 {
+                            if bytes.get(i) == Some(&quote) {
+                                i += 1;
+                            }
+                        }
+                        break;
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            quote @ (b'"' | b'\'') => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != quote && bytes[i] != b'\n' {
+                    if quote == b'"' && bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// The span of a comment of `before` that `after` does not have (as many times).
+fn lost_comment(before: &[(usize, &str)], after: &[(usize, &str)]) -> Option<Range<usize>> {
+    let mut left: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (_, c) in after {
+        *left.entry(c).or_default() += 1;
+    }
+    before.iter().find_map(|(at, c)| match left.get_mut(c) {
+        Some(n) if *n > 0 => {
+            *n -= 1;
+            None
+        }
+        _ => Some(*at..*at + c.len()),
+    })
 }
 
 /// Splits off the comment block at the top of the file that a blank line separates from the
@@ -204,8 +310,21 @@ fn trailing_comment(decor: &Decor) -> String {
     }
 }
 
-fn canonicalize(table: &mut Table, kind: Kind, position: &mut isize, blank_line: bool) {
-    reshape(table, kind);
+fn canonicalize(
+    table: &mut Table,
+    kind: Kind,
+    position: &mut isize,
+    blank_line: bool,
+    convert: bool,
+) {
+    if convert {
+        reshape(table, kind);
+    } else if matches!(kind, Kind::Named(_))
+        && table.get_values().is_empty()
+        && !decor_has_comments(table.decor())
+    {
+        table.set_implicit(true);
+    }
     table.sort_values_by(|k1, _, k2, _| kind.rank(k1.get()).cmp(&kind.rank(k2.get())));
     tidy_values(table);
 
@@ -229,10 +348,10 @@ fn canonicalize(table: &mut Table, kind: Kind, position: &mut isize, blank_line:
         let child = kind.child(&key);
         let blank = !matches!(kind, Kind::Wec | Kind::Profile | Kind::Rbac);
         match table.get_mut(&key) {
-            Some(Item::Table(t)) => canonicalize(t, child, position, blank),
+            Some(Item::Table(t)) => canonicalize(t, child, position, blank, convert),
             Some(Item::ArrayOfTables(array)) => {
                 for t in array.iter_mut() {
-                    canonicalize(t, child, position, blank);
+                    canonicalize(t, child, position, blank, convert);
                 }
             }
             _ => {}
@@ -240,13 +359,25 @@ fn canonicalize(table: &mut Table, kind: Kind, position: &mut isize, blank_line:
     }
 }
 
-/// Converts between inline and standard tables where the canonical form says so.
+/// Converts between inline and standard tables where the canonical form says so, moving
+/// every comment of the converted value onto the resulting table(s).
 fn reshape(table: &mut Table, kind: Kind) {
-    if matches!(kind, Kind::Named(_)) && table.get_values().is_empty() {
+    if matches!(kind, Kind::Named(_))
+        && table.get_values().is_empty()
+        && !decor_has_comments(table.decor())
+    {
         table.set_implicit(true);
     }
     let keys: Vec<String> = table.iter().map(|(k, _)| k.to_owned()).collect();
     for key in keys {
+        // Comments on the `key = …` line and before it.
+        let (key_comments, value_comment) = match (table.key(&key), table.get(&key)) {
+            (Some(k), Some(Item::Value(v))) => (
+                prefix_of(k.leaf_decor()).1,
+                trailing_comment(v.decor()).trim().to_owned(),
+            ),
+            _ => (String::new(), String::new()),
+        };
         let Some(item) = table.get_mut(&key) else {
             continue;
         };
@@ -258,51 +389,114 @@ fn reshape(table: &mut Table, kind: Kind) {
                     let inline = std::mem::take(t).into_inline_table();
                     *item = Item::Value(Value::InlineTable(inline));
                 }
+                continue;
             }
             (Kind::Profile | Kind::Wec, "join") => {
-                if let Item::Value(Value::InlineTable(t)) = item {
-                    let mut std_table = std::mem::take(t).into_table();
-                    std_table.set_implicit(false);
-                    *item = Item::Table(std_table);
+                let Item::Value(Value::InlineTable(inline)) = item else {
+                    continue;
+                };
+                let (mut std_table, inner) = inline_to_table(inline);
+                std_table.set_implicit(false);
+                std_table
+                    .decor_mut()
+                    .set_prefix(format!("{key_comments}{inner}"));
+                if !value_comment.is_empty() {
+                    std_table
+                        .decor_mut()
+                        .set_suffix(format!(" {value_comment}"));
                 }
+                *item = Item::Table(std_table);
             }
             (Kind::Rbac, "rules") => {
-                if let Item::Value(Value::Array(array)) = item
-                    && array.iter().all(Value::is_inline_table)
-                {
-                    let mut tables = ArrayOfTables::new();
-                    for value in std::mem::take(array) {
-                        if let Value::InlineTable(t) = value {
-                            tables.push(t.into_table());
-                        }
-                    }
-                    *item = Item::ArrayOfTables(tables);
+                let Item::Value(Value::Array(array)) = item else {
+                    continue;
+                };
+                if array.is_empty() || !array.iter().all(Value::is_inline_table) {
+                    continue;
                 }
+                let mut tables = ArrayOfTables::new();
+                let mut before = key_comments;
+                for value in array.iter() {
+                    let Value::InlineTable(inline) = value else {
+                        continue;
+                    };
+                    before.push_str(&comment_lines(inline.decor()));
+                    let (mut rule, inner) = inline_to_table(inline);
+                    rule.decor_mut().set_prefix(format!("{before}{inner}"));
+                    tables.push(rule);
+                    before = String::new();
+                }
+                // After the last rule: the array's trailing comments and the line's own.
+                let mut after = comments_in(array.trailing().as_str().unwrap_or_default());
+                if !value_comment.is_empty() {
+                    after.push_str(&value_comment);
+                    after.push('\n');
+                }
+                if let Some(last) = tables.iter_mut().last() {
+                    let prefix = last
+                        .decor()
+                        .prefix()
+                        .and_then(RawString::as_str)
+                        .unwrap_or_default()
+                        .to_owned();
+                    last.decor_mut().set_prefix(format!("{prefix}{after}"));
+                }
+                *item = Item::ArrayOfTables(tables);
             }
             _ => continue,
         }
-        // The key moved between `key = …` and a `[header]`: its old spacing no longer fits.
+        // The key moved from `key = …` to a `[header]`: its comments went with the table.
         if let Some(mut k) = table.key_mut(&key) {
-            let (_, comments) = prefix_of(k.leaf_decor());
             k.leaf_decor_mut().clear();
-            if !comments.is_empty() {
-                k.leaf_decor_mut().set_prefix(comments);
-            }
         }
     }
 }
 
+/// A standard table with the entries of `inline`, each keeping its key's comments and its
+/// trailing comment; and the comments of `inline` that belong to no entry (before `}`).
+fn inline_to_table(inline: &InlineTable) -> (Table, String) {
+    let mut table = Table::new();
+    for (name, _) in inline.iter() {
+        if let Some((key, value)) = inline.get_key_value(name) {
+            table.insert_formatted(key, value.clone());
+        }
+    }
+    let trailing = comments_in(inline.trailing().as_str().unwrap_or_default());
+    (table, trailing)
+}
+
+/// The comment lines (`# …\n`) in a decor's prefix and suffix.
+fn comment_lines(decor: &Decor) -> String {
+    [decor.prefix(), decor.suffix()]
+        .into_iter()
+        .flatten()
+        .filter_map(RawString::as_str)
+        .map(comments_in)
+        .collect()
+}
+
+/// The comments in raw whitespace-and-comments text, one `# …\n` line each.
+fn comments_in(raw: &str) -> String {
+    raw.lines()
+        .filter_map(|line| line.find('#').map(|at| line[at..].trim_end()))
+        .map(|c| format!("{c}\n"))
+        .collect()
+}
+
+fn decor_has_comments(decor: &Decor) -> bool {
+    [decor.prefix(), decor.suffix()]
+        .into_iter()
+        .flatten()
+        .filter_map(RawString::as_str)
+        .any(|s| s.contains('#'))
+}
+
 fn has_comments(table: &Table) -> bool {
-    let commented = |d: &Decor| {
-        [d.prefix(), d.suffix()]
-            .into_iter()
-            .flatten()
-            .filter_map(RawString::as_str)
-            .any(|s| s.contains('#'))
-    };
-    commented(table.decor())
+    decor_has_comments(table.decor())
         || table.get_values().iter().any(|(keys, value)| {
-            keys.iter().any(|k| commented(k.leaf_decor())) || commented(value.decor())
+            keys.iter()
+                .any(|k| decor_has_comments(k.leaf_decor()) || decor_has_comments(k.dotted_decor()))
+                || decor_has_comments(value.decor())
         })
 }
 

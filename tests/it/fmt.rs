@@ -73,3 +73,70 @@ fn syntax_errors_are_reported_not_formatted() {
     let err = format(Path::new("fleet.toml"), "[its\ncontext = 1\n").unwrap_err();
     assert_eq!(err.problems()[0].code().as_str(), "fleet::config::syntax");
 }
+
+/// Every comment of `text`, sorted.
+fn comment_texts(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = fleet::config::format::comments(text)
+        .into_iter()
+        .map(|(_, c)| c.to_owned())
+        .collect();
+    out.sort();
+    out
+}
+
+const INLINE_WITH_COMMENTS: &str = r#"[its]
+context = "its1"
+
+[wec.a]
+join = { singleton = true } # join comment
+labels = { a = "b" } # labels comment
+
+# all the named expansions
+[rbac]
+
+[rbac.r]
+mode = "direct" # mode comment
+# before rules
+rules = [ # open bracket comment
+  # first rule
+  { api_groups = [""], resources = ["pods"], verbs = ["get"] }, # after first
+  # second rule
+  { api_groups = [""], resources = ["nodes"], verbs = [
+      "get", # the get verb
+  ] },
+  # dangling at end
+] # after rules
+"#;
+
+#[test]
+fn converting_inline_tables_keeps_every_comment() {
+    let once = fmt(INLINE_WITH_COMMENTS);
+    assert_eq!(comment_texts(&once), comment_texts(INLINE_WITH_COMMENTS));
+    assert_eq!(fmt(&once), once, "idempotent");
+    let before = crate::common::load(INLINE_WITH_COMMENTS).unwrap().fleet;
+    let after = crate::common::load(&once).unwrap().fleet;
+    assert_eq!(before, after);
+    assert!(once.contains("[wec.a.join] # join comment"), "{once}");
+    insta::assert_snapshot!(once);
+}
+
+#[test]
+fn crlf_files_stay_crlf() {
+    let text = "# top\r\n\r\n[wec.c1]\r\ncontext=\"c1\" # c1\r\nlabels = { a = \"b\" }\r\njoin = { singleton = true }\r\n[its]\r\ncontext = \"its1\"\r\n[rbac.r]\r\nmode = \"direct\"\r\nrules = [{ verbs = [\"get\"] }]\r\nnamespace = \"\"\"\r\nns\"\"\"\r\n";
+    let once = fmt(text);
+    let bare_lf = once
+        .match_indices('\n')
+        .filter(|(i, _)| *i == 0 || once.as_bytes()[i - 1] != b'\r')
+        .count();
+    assert_eq!(bare_lf, 0, "mixed line endings:\n{once:?}");
+    assert!(once.ends_with("\r\n"));
+    assert_eq!(fmt(&once), once, "idempotent");
+    assert_eq!(
+        toml::from_str::<toml::Table>(text).unwrap(),
+        toml::from_str::<toml::Table>(&once).unwrap()
+    );
+    // An LF file stays LF.
+    let lf = fmt(&text.replace("\r\n", "\n"));
+    assert!(!lf.contains('\r'));
+    assert_eq!(lf.replace('\n', "\r\n"), once);
+}
