@@ -16,7 +16,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::diagnostic::{Code, Problem, ticked, toml_key, toml_string};
+use super::diagnostic::{Code, Problem, escaped, ticked, toml_key, toml_string};
 use super::outline::{self, How};
 use super::raw::RawFleet;
 use crate::model::text::closest;
@@ -79,6 +79,17 @@ pub(crate) fn decode(text: &str) -> Decoded {
         let removed = remove_deepest(tree.get_mut(), &span, &mut path);
         let (problem, meant) = shape_problem(text, err.message(), span, &path, removed.as_ref());
         problems.push(problem);
+        if problems.len() >= MAX_PROBLEMS {
+            let at = problems.last().map_or(0, Problem::offset);
+            problems.push(
+                Problem::new(
+                    Code::TooManyProblems,
+                    format!("stopped after {MAX_PROBLEMS} problems"),
+                )
+                .label(at..at, "the last one reported")
+                .help("fix these and run `fleet validate` again to see the rest"),
+            );
+        }
         if removed.is_none() || problems.len() >= MAX_PROBLEMS {
             return Decoded {
                 raw: None,
@@ -117,7 +128,7 @@ fn syntax_problem(
             .to_owned()
     };
     let label = if duplicate { "duplicate" } else { "here" };
-    Problem::new(Code::Syntax, format!("invalid TOML: {message}"))
+    Problem::new(Code::Syntax, format!("invalid TOML: {}", escaped(message)))
         .label(span, label)
         .help(help)
 }
@@ -419,6 +430,13 @@ fn shape_problem(
     if let (Some(rest), Some(removed)) = (message.strip_prefix("invalid type: "), removed) {
         return (wrong_type(text, rest, span, path, removed), None);
     }
+    // `wds = ["wds1"]`: serde tried the array as the struct's fields.
+    if let Some(removed) = removed
+        && message.starts_with("invalid length")
+        && expected_at(path).is_some()
+    {
+        return (wrong_type(text, message, span, path, removed), None);
+    }
     let problem = Problem::new(Code::InvalidValue, format!("`{full}`: {message}"))
         .label(span, "here")
         .help("see `fleet.toml.example` for the allowed values");
@@ -496,7 +514,11 @@ fn wrong_type(
         Some(Expected::String) => format!("write a string, e.g. {key} = \"...\""),
         Some(Expected::Boolean) => format!("write {key} = true or {key} = false, without quotes"),
         Some(Expected::Strings) if matches!(value.get_ref(), DeValue::String(_)) => {
-            format!("write a list, even for one item: {key} = [{written}]")
+            let item = value.get_ref().as_str().unwrap_or_default();
+            format!(
+                "write a list, even for one item: {key} = [{}]",
+                toml_string(item)
+            )
         }
         Some(Expected::Strings) if scalar => {
             format!("write a list of strings: {key} = [{}]", toml_string(written))

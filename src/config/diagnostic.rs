@@ -65,6 +65,8 @@ pub enum Code {
     RbacResourceNames,
     /// A WEC's merged properties exceed what its ConfigMap can hold (1 MiB).
     PropertiesTooLarge,
+    /// So many problems of shape that fleet stopped looking for more.
+    TooManyProblems,
     /// `*` in verbs, resources or API groups.
     RbacWildcard,
     /// `escalate`, `bind` or `impersonate`.
@@ -104,6 +106,7 @@ impl Code {
             Code::RbacSingularResource => "fleet::config::rbac_singular_resource",
             Code::RbacResourceNames => "fleet::config::rbac_resource_names",
             Code::PropertiesTooLarge => "fleet::config::properties_too_large",
+            Code::TooManyProblems => "fleet::config::too_many_problems",
             Code::RbacWildcard => "fleet::config::rbac_wildcard",
             Code::RbacEscalation => "fleet::config::rbac_escalation",
             Code::RbacClusterScope => "fleet::config::rbac_cluster_scope",
@@ -387,18 +390,46 @@ fn cut(value: &str) -> Option<&str> {
 /// `value` Debug-quoted for a message (`"us east"`); a long value is cut with an ellipsis
 /// and its length, so a 1 MB value is not reprinted.
 pub(crate) fn quoted(value: &str) -> String {
+    // Debug escapes control characters and bidirectional overrides (`\u{202e}`).
     match cut(value) {
         None => format!("{value:?}"),
         Some(head) => format!("{:?} ({} bytes)", format!("{head}…"), value.len()),
     }
 }
 
-/// `value` in backticks for a message (`` `edge` ``), cut like [`quoted`].
+/// `value` in backticks for a message (`` `edge` ``), cut like [`quoted`]; control and
+/// bidirectional-override characters are escaped (`\u{1b}`), so a name cannot drive the
+/// terminal or reorder what is printed.
 pub(crate) fn ticked(value: &str) -> String {
     match cut(value) {
-        None => format!("`{value}`"),
-        Some(head) => format!("`{head}…` ({} bytes)", value.len()),
+        None => format!("`{}`", escaped(value)),
+        Some(head) => format!("`{}…` ({} bytes)", escaped(head), value.len()),
     }
+}
+
+/// Whether `c` would act on a terminal rather than show: a control character (but tab) or a
+/// bidirectional override or isolate (the "Trojan Source" characters).
+pub(crate) fn is_unsafe(c: char) -> bool {
+    (c.is_control() && c != '\t')
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
+}
+
+/// `value` with its [unsafe](is_unsafe) characters written as `\u{…}`.
+pub(crate) fn escaped(value: &str) -> std::borrow::Cow<'_, str> {
+    if !value.chars().any(is_unsafe) {
+        return value.into();
+    }
+    value
+        .chars()
+        .map(|c| {
+            if is_unsafe(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 /// `value` as a TOML basic string (`"a \"b\""`), for hints that show TOML to write.
@@ -412,7 +443,7 @@ pub(crate) fn toml_string(value: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c if is_unsafe(c) => out.push_str(&format!("\\u{:04X}", c as u32)),
             c => out.push(c),
         }
     }

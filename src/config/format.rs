@@ -169,8 +169,18 @@ fn format_lf(text: &str, convert: bool) -> String {
     }));
 
     let rendered = doc.to_string();
+    let body = rendered.trim_start_matches('\n').trim_end();
+    if body.is_empty() {
+        // Nothing but the comment block (or nothing at all).
+        let header = header.trim_end();
+        return if header.is_empty() {
+            String::new()
+        } else {
+            format!("{header}\n")
+        };
+    }
     let mut out = header.to_owned();
-    out.push_str(rendered.trim_start_matches('\n').trim_end());
+    out.push_str(body);
     out.push('\n');
     out
 }

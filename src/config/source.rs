@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 
+use super::diagnostic::is_unsafe;
+
 /// A window of at most this many bytes (the span's lines and their context) is rendered
 /// as miette renders it; larger ones are cut to the span's own lines, around the span.
 pub const LONG_WINDOW: usize = 2048;
@@ -27,8 +29,11 @@ const CHECKPOINT: usize = 4096;
 pub struct SourceFile {
     name: String,
     text: Arc<str>,
-    /// Byte offset where each line starts: 0, then after every `\n`, `\r\n` or lone `\r`
-    /// (the line breaks miette counts).
+    /// What snippets show when `text` has characters that would act on a terminal (escape
+    /// sequences, bidirectional overrides): a copy with each replaced by visible characters
+    /// of the same byte length, so that every offset still holds.
+    shown: Option<Arc<str>>,
+    /// Byte offset where each line starts: 0, then after every `\n` (or `\r\n`).
     starts: Vec<usize>,
     /// `(byte offset, chars before it)` every [`CHECKPOINT`] bytes, on char boundaries.
     checkpoints: Vec<(usize, usize)>,
@@ -47,7 +52,7 @@ impl SourceFile {
                     i += 1;
                     starts.push(i + 1);
                 }
-                b'\r' => starts.push(i + 1),
+                // A lone `\r` is not a line break (TOML has none); snippets show it as `?`.
                 _ => {}
             }
             i += 1;
@@ -63,9 +68,28 @@ impl SourceFile {
             chars += text[at..next].chars().count();
             at = next;
         }
+        let lone_cr = |i: usize| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n');
+        let unsafe_at = |(i, c): (usize, char)| {
+            (is_unsafe(c) && !matches!(c, '\n' | '\r')) || (c == '\r' && lone_cr(i))
+        };
+        let shown = text.char_indices().any(unsafe_at).then(|| {
+            // Each replaced by one visible character of the same byte length.
+            let safe: String = text
+                .char_indices()
+                .map(|(i, c)| match (unsafe_at((i, c)), c.len_utf8()) {
+                    (false, _) => c,
+                    (true, 1) => '?',
+                    (true, 2) => '\u{bf}',
+                    (true, _) => '\u{fffd}',
+                })
+                .collect();
+            debug_assert_eq!(safe.len(), text.len());
+            Arc::from(safe)
+        });
         SourceFile {
             name: name.into(),
             text,
+            shown,
             starts,
             checkpoints,
         }
@@ -197,7 +221,7 @@ impl SourceCode for SourceFile {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let bytes = self.text.as_bytes();
+        let bytes = self.shown.as_deref().unwrap_or(&self.text).as_bytes();
         let start = span.offset();
         if start > bytes.len() {
             return Err(MietteError::OutOfBounds);
@@ -301,9 +325,11 @@ mod tests {
         let f = file(text);
         let span = SourceSpan::new(offset.into(), len);
         let ours = f.read_span(&span, before, after);
+        // What miette reads in the whole text as snippets show it (a lone `\r` as `?`).
+        let shown = f.shown.as_deref().unwrap_or(text);
         // miette panics on some spans past the end; those only have to not panic here.
         let Ok(theirs) = std::panic::catch_unwind(|| {
-            text.read_span(&span, before, after).map(|t| {
+            shown.read_span(&span, before, after).map(|t| {
                 (
                     t.data().to_vec(),
                     *t.span(),

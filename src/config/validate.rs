@@ -582,8 +582,8 @@ impl Validator<'_> {
                 .help("a namespace name is a DNS-1123 label: at most 63 lowercase letters, digits and '-'; leave `namespace` out for a cluster-wide ClusterRole"),
             );
         }
-        if rbac.rules.is_empty() {
-            let rules = dotted(&["rbac".to_owned(), label.clone(), "rules".to_owned()]);
+        let rules = dotted(&["rbac".to_owned(), label.clone(), "rules".to_owned()]);
+        if rbac.rules.is_empty() && !self.dropped.contains(&rules) {
             self.push(
                 Problem::new(Code::EmptyRbac, format!("{table} has no rules"))
                     .label(name.span(), "grants nothing")
@@ -697,7 +697,13 @@ impl Validator<'_> {
                     Code::RbacUnknownVerb,
                     format!("{} is not a Kubernetes verb", ticked(v)),
                 );
-                problem = match suggest(v, KNOWN_VERBS) {
+                let lower = v.to_ascii_lowercase();
+                let best = KNOWN_VERBS
+                    .iter()
+                    .copied()
+                    .find(|k| *k == lower)
+                    .or_else(|| suggest(v, KNOWN_VERBS));
+                problem = match best {
                     Some(best) => problem
                         .label(verb.span(), format!("did you mean `{best}`?"))
                         .help(format!("replace it with \"{best}\"")),
@@ -962,7 +968,7 @@ fn check_https_url(url: &str) -> Result<(), (String, Option<String>)> {
         Some(("https", rest)) => rest,
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") || scheme == "http" => {
             return Err((
-                format!("the scheme must be `https`, not `{scheme}`"),
+                format!("the scheme must be `https`, not {}", ticked(scheme)),
                 Some(format!("https://{rest}")),
             ));
         }
