@@ -3,5 +3,6 @@
 //! reported (never a panic) with the exit code of the contract.
 
 mod corpus;
+pub mod fuzz;
 mod messages;
 mod read;
