@@ -59,7 +59,10 @@ impl<Res> Policy<Request<Body>, Response<Res>, BoxError> for FleetRetry {
     }
 
     fn clone_request(&mut self, req: &Request<Body>) -> Option<Request<Body>> {
-        <RetryPolicy as Policy<Request<Body>, Response<Res>, BoxError>>::clone_request(&mut self.0, req)
+        <RetryPolicy as Policy<Request<Body>, Response<Res>, BoxError>>::clone_request(
+            &mut self.0,
+            req,
+        )
     }
 }
 
@@ -103,7 +106,10 @@ mod tests {
     async fn retries_stop_after_five() {
         let mut p = FleetRetry::new();
         let n = (0..10)
-            .filter(|_| p.retry(&mut request(Method::GET), &mut answer(429)).is_some())
+            .filter(|_| {
+                p.retry(&mut request(Method::GET), &mut answer(429))
+                    .is_some()
+            })
             .count();
         assert_eq!(n, 5);
     }
