@@ -344,10 +344,7 @@ pub async fn deregister(
     let wec = match &dereg.context {
         Some(context) => Some(
             clients
-                .get(&ClusterAccess {
-                    context: context.clone(),
-                    kubeconfig: None,
-                })
+                .get(&ClusterAccess::context(context.clone()))
                 .await?,
         ),
         None => None,

@@ -24,10 +24,7 @@ pub struct Args {
 
 pub async fn execute(global: &GlobalArgs, args: Args) -> miette::Result<ExitCode> {
     let clients = Clients::new(global.kubeconfig.clone(), global.request_timeout);
-    let access = |context: &String| ClusterAccess {
-        context: context.clone(),
-        kubeconfig: None,
-    };
+    let access = |context: &String| ClusterAccess::context(context.clone());
     let inv = inventory(
         &clients,
         &access(&args.its),

@@ -134,7 +134,7 @@ impl Run {
     pub fn header(&self, observed: &ObservedFleet, subject: Subject) -> Header {
         Header {
             subject,
-            its_context: self.loaded.fleet.its.access.context.clone(),
+            its_context: self.loaded.fleet.its.access.to_string(),
             its_server: observed.its_server.clone(),
             its_uid: observed.its_uid.clone(),
             config_digest: self.loaded.digest.clone(),

@@ -75,7 +75,7 @@ fn save(run: &Run, planned: &Planned, out: &Path) -> miette::Result<()> {
             digest: run.loaded.digest.clone(),
         },
         ItsBinding {
-            context: run.loaded.fleet.its.access.context.clone(),
+            context: run.loaded.fleet.its.access.to_string(),
             server: planned.observed.its_server.clone(),
             uid,
         },

@@ -54,7 +54,7 @@ async fn read(run: &Run, filter: &status::Filter) -> miette::Result<FleetStatus>
 }
 
 fn view(s: &FleetStatus, run: &Run, args: &Args, color: bool) -> String {
-    let its = &run.loaded.fleet.its.access.context;
+    let its = &run.loaded.fleet.its.access.to_string();
     match args.output {
         Output::Human => render::status::human(s, its, args.wide, color),
         Output::Markdown => render::status::markdown(s, its, args.wide),

@@ -65,6 +65,9 @@ pub enum Code {
     RbacResourceNames,
     /// A WEC's merged properties exceed what its ConfigMap can hold (1 MiB).
     PropertiesTooLarge,
+    /// Keys that exclude each other (`context` and `control_plane`), or one that needs
+    /// another (`control_plane` and `hosting_context`).
+    ConflictingKeys,
     /// So many problems of shape that fleet stopped looking for more.
     TooManyProblems,
     /// `*` in verbs, resources or API groups.
@@ -106,6 +109,7 @@ impl Code {
             Code::RbacSingularResource => "fleet::config::rbac_singular_resource",
             Code::RbacResourceNames => "fleet::config::rbac_resource_names",
             Code::PropertiesTooLarge => "fleet::config::properties_too_large",
+            Code::ConflictingKeys => "fleet::config::conflicting_keys",
             Code::TooManyProblems => "fleet::config::too_many_problems",
             Code::RbacWildcard => "fleet::config::rbac_wildcard",
             Code::RbacEscalation => "fleet::config::rbac_escalation",

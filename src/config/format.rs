@@ -125,11 +125,10 @@ pub fn format(path: &Path, text: &str) -> Result<String, ConfigError> {
     let crlf = text
         .find('\n')
         .is_some_and(|at| at > 0 && text.as_bytes()[at - 1] == b'\r');
-    let lf = text.replace("\r\n", "\n");
     let before = comments(text);
-    let mut out = format_lf(&lf, true);
+    let mut out = format_text(text, true);
     if let Some(lost) = lost_comment(&before, &comments(&out)) {
-        out = format_lf(&lf, false);
+        out = format_text(text, false);
         if lost_comment(&before, &comments(&out)).is_some() {
             return Err(fail(
                 Problem::new(
@@ -141,15 +140,12 @@ pub fn format(path: &Path, text: &str) -> Result<String, ConfigError> {
             ));
         }
     }
-    if crlf {
-        out = out.replace('\n', "\r\n");
-    }
-    Ok(out)
+    Ok(with_line_endings(&out, crlf))
 }
 
-/// Formats `text` (`\n` line endings, valid TOML); `convert` turns inline `join` and
-/// `rules` into tables and `labels` / `properties` tables into inline ones.
-fn format_lf(text: &str, convert: bool) -> String {
+/// Formats `text` (valid TOML); `convert` turns inline `join` and `rules` into tables and
+/// `labels` / `properties` tables into inline ones. Line endings are left to the caller.
+fn format_text(text: &str, convert: bool) -> String {
     let (header, body) = split_header(text);
     let Ok(mut doc) = body.parse::<DocumentMut>() else {
         return text.to_owned();
@@ -182,6 +178,70 @@ fn format_lf(text: &str, convert: bool) -> String {
     let mut out = header.to_owned();
     out.push_str(body);
     out.push('\n');
+    out
+}
+
+/// `text` with every line break outside multi-line strings written as `\r\n` (`crlf`) or
+/// `\n`. Line breaks inside a multi-line string are part of its value and stay as written.
+fn with_line_endings(text: &str, crlf: bool) -> String {
+    let newline = if crlf { "\r\n" } else { "\n" };
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len() + text.len() / 16);
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\r' if bytes.get(i + 1) == Some(&b'\n') => {
+                out.push_str(&text[copied..i]);
+                out.push_str(newline);
+                i += 2;
+                copied = i;
+            }
+            b'\n' => {
+                out.push_str(&text[copied..i]);
+                out.push_str(newline);
+                i += 1;
+                copied = i;
+            }
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
+                    i += 1;
+                }
+            }
+            quote @ (b'"' | b'\'') if bytes[i..].starts_with(&[quote; 3]) => {
+                i += 3;
+                while i < bytes.len() {
+                    if quote == b'"' && bytes[i] == b'\\' {
+                        i += 2;
+                    } else if bytes[i..].starts_with(&[quote; 3]) {
+                        i += 3;
+                        for _ in 0..2 {
+                            if bytes.get(i) == Some(&quote) {
+                                i += 1;
+                            }
+                        }
+                        break;
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            quote @ (b'"' | b'\'') => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != quote && bytes[i] != b'\n' {
+                    if quote == b'"' && bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                if bytes.get(i) == Some(&quote) {
+                    i += 1;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    out.push_str(&text[copied.min(text.len())..]);
     out
 }
 

@@ -9,11 +9,35 @@ use crate::model::{ExpansionName, WecName};
 /// How to reach one control plane through a kubeconfig.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterAccess {
-    /// The kubeconfig context.
+    /// The kubeconfig context; with `control_plane`, the context of the hosting cluster.
     pub context: String,
     /// Explicit kubeconfig file (already resolved against the directory of `fleet.toml`);
     /// `None` means `--kubeconfig`, then `$KUBECONFIG`, then `~/.kube/config`.
     pub kubeconfig: Option<PathBuf>,
+    /// A KubeFlex ControlPlane on the `context` cluster whose `status.secretRef` holds the
+    /// kubeconfig to use.
+    pub control_plane: Option<String>,
+}
+
+impl ClusterAccess {
+    /// Through a kubeconfig context.
+    pub fn context(context: impl Into<String>) -> Self {
+        ClusterAccess {
+            context: context.into(),
+            kubeconfig: None,
+            control_plane: None,
+        }
+    }
+}
+
+impl std::fmt::Display for ClusterAccess {
+    /// `its1`, or `controlplane its1 on kind-kubeflex`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.control_plane {
+            Some(cp) => write!(f, "controlplane {cp} on {}", self.context),
+            None => f.write_str(&self.context),
+        }
+    }
 }
 
 /// The ITS (OCM hub).

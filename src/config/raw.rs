@@ -63,9 +63,16 @@ pub struct RawFleet {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawIts {
-    /// The kubeconfig context of the ITS.
-    #[schemars(required, with = "String")]
+    /// The kubeconfig context of the ITS. Required, unless `control_plane` names it.
+    #[schemars(with = "Option<String>")]
     pub context: Option<Spanned<String>>,
+    /// Instead of `context`: the KubeFlex ControlPlane of the ITS, whose kubeconfig fleet
+    /// reads from its `status.secretRef` on the `hosting_context` cluster (no `kflex ctx`).
+    #[schemars(with = "Option<String>")]
+    pub control_plane: Option<Spanned<String>>,
+    /// With `control_plane`: the kubeconfig context of the cluster hosting the ControlPlane.
+    #[schemars(with = "Option<String>")]
+    pub hosting_context: Option<Spanned<String>>,
     /// Kubeconfig file, relative to this file's directory. Default: `--kubeconfig`, then
     /// `$KUBECONFIG`, then `~/.kube/config`.
     #[schemars(with = "Option<String>")]
@@ -87,9 +94,15 @@ pub struct RawIts {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawWds {
-    /// The kubeconfig context of the WDS.
-    #[schemars(required, with = "String")]
+    /// The kubeconfig context of the WDS. Required, unless `control_plane` names it.
+    #[schemars(with = "Option<String>")]
     pub context: Option<Spanned<String>>,
+    /// Instead of `context`: the KubeFlex ControlPlane of the WDS (see `[its]`).
+    #[schemars(with = "Option<String>")]
+    pub control_plane: Option<Spanned<String>>,
+    /// With `control_plane`: the kubeconfig context of the cluster hosting the ControlPlane.
+    #[schemars(with = "Option<String>")]
+    pub hosting_context: Option<Spanned<String>>,
     /// Kubeconfig file, relative to this file's directory.
     #[schemars(with = "Option<String>")]
     pub kubeconfig: Option<Spanned<String>>,

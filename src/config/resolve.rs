@@ -20,15 +20,26 @@ use super::raw::{
 /// the directory of `fleet.toml`.
 pub(crate) fn resolve(raw: &RawFleet, base_dir: &Path) -> DesiredFleet {
     let path = |p: &Option<Spanned<String>>| p.as_ref().map(|p| base_dir.join(p.get_ref()));
-    let context =
-        |c: &Option<Spanned<String>>| c.as_ref().map(|c| c.get_ref().clone()).unwrap_or_default();
+    let text = |c: &Option<Spanned<String>>| c.as_ref().map(|c| c.get_ref().clone());
+    // A control plane is reached through its hosting cluster's context.
+    let access = |context: &Option<Spanned<String>>,
+                  control_plane: &Option<Spanned<String>>,
+                  hosting: &Option<Spanned<String>>,
+                  kubeconfig: &Option<Spanned<String>>| ClusterAccess {
+        context: match control_plane {
+            Some(_) => text(hosting),
+            None => text(context),
+        }
+        .unwrap_or_default(),
+        kubeconfig: path(kubeconfig),
+        control_plane: text(control_plane),
+    };
 
     let its = raw.its.as_ref().map(|its| its.get_ref());
     let its = Its {
-        access: ClusterAccess {
-            context: its.map(|i| context(&i.context)).unwrap_or_default(),
-            kubeconfig: its.and_then(|i| path(&i.kubeconfig)),
-        },
+        access: its
+            .map(|i| access(&i.context, &i.control_plane, &i.hosting_context, &i.kubeconfig))
+            .unwrap_or_else(|| ClusterAccess::context("")),
         hub_api_server: its
             .and_then(|i| i.hub_api_server.as_ref())
             .map(|u| u.get_ref().clone()),
@@ -43,9 +54,9 @@ pub(crate) fn resolve(raw: &RawFleet, base_dir: &Path) -> DesiredFleet {
             ),
         },
     };
-    let wds = raw.wds.as_ref().map(|wds| ClusterAccess {
-        context: context(&wds.get_ref().context),
-        kubeconfig: path(&wds.get_ref().kubeconfig),
+    let wds = raw.wds.as_ref().map(|wds| {
+        let w = wds.get_ref();
+        access(&w.context, &w.control_plane, &w.hosting_context, &w.kubeconfig)
     });
 
     let rbac = raw
@@ -108,6 +119,7 @@ fn resolve_wec(raw: &RawFleet, name: &str, wec: &RawWec, base_dir: &Path) -> Wec
                 .as_ref()
                 .map_or_else(|| name.to_owned(), |c| c.get_ref().clone()),
             kubeconfig: wec.kubeconfig.as_ref().map(|p| base_dir.join(p.get_ref())),
+            control_plane: None,
         },
         groups: wec.groups.iter().map(|g| g.get_ref().clone()).collect(),
         labels: Default::default(),

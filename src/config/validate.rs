@@ -158,17 +158,12 @@ impl Validator<'_> {
             return;
         };
         let table = "`[its]`";
-        match &its.get_ref().context {
-            Some(context) => {
-                self.non_empty(context, "context", table);
-            }
-            None if !self.dropped.contains("its.context") => self.push(
-                Problem::new(Code::MissingKey, "`[its]` has no `context`")
-                    .label(its.span(), "needs a `context` key")
-                    .help("add the kubeconfig context of the ITS, e.g. context = \"its1\""),
-            ),
-            None => {}
-        }
+        let i = its.get_ref();
+        self.access(
+            "its",
+            its.span(),
+            [&i.context, &i.control_plane, &i.hosting_context],
+        );
         if let Some(path) = &its.get_ref().kubeconfig {
             self.kubeconfig(path, table);
         }
@@ -240,19 +235,74 @@ impl Validator<'_> {
     fn wds(&mut self) {
         let Some(wds) = &self.raw.wds else { return };
         let table = "`[wds]`";
-        match &wds.get_ref().context {
-            Some(context) => {
-                self.non_empty(context, "context", table);
-            }
-            None if !self.dropped.contains("wds.context") => self.push(
-                Problem::new(Code::MissingKey, "`[wds]` has no `context`")
-                    .label(wds.span(), "needs a `context` key")
-                    .help("add the kubeconfig context of the WDS, e.g. context = \"wds1\""),
-            ),
-            None => {}
-        }
+        let w = wds.get_ref();
+        self.access(
+            "wds",
+            wds.span(),
+            [&w.context, &w.control_plane, &w.hosting_context],
+        );
         if let Some(path) = &wds.get_ref().kubeconfig {
             self.kubeconfig(path, table);
+        }
+    }
+
+    /// How `[its]` or `[wds]` is reached: a `context`, or a KubeFlex `control_plane` with its
+    /// `hosting_context` — one or the other.
+    fn access(
+        &mut self,
+        name: &str,
+        span: std::ops::Range<usize>,
+        [context, control_plane, hosting]: [&Option<Spanned<String>>; 3],
+    ) {
+        let table = format!("`[{name}]`");
+        let example = format!("{name}1");
+        for (value, key) in [
+            (context, "context"),
+            (control_plane, "control_plane"),
+            (hosting, "hosting_context"),
+        ] {
+            if let Some(v) = value {
+                self.non_empty(v, key, &table);
+            }
+        }
+        match (context, control_plane, hosting) {
+            (Some(_), Some(cp), _) => self.push(
+                Problem::new(
+                    Code::ConflictingKeys,
+                    format!("{table} has both `context` and `control_plane`"),
+                )
+                .label(cp.span(), "a second way to reach the same control plane")
+                .help(format!(
+                    "keep one: context = \"{example}\" (a kubeconfig context), or control_plane = \"{example}\" with hosting_context (a KubeFlex ControlPlane)"
+                )),
+            ),
+            (None, Some(cp), None) => self.push(
+                Problem::new(
+                    Code::ConflictingKeys,
+                    format!("{table} names a `control_plane` but no `hosting_context`"),
+                )
+                .label(cp.span(), "found on which cluster?")
+                .help("add the kubeconfig context of the cluster hosting the KubeFlex ControlPlane, e.g. hosting_context = \"kind-kubeflex\""),
+            ),
+            (Some(_), None, Some(h)) | (None, None, Some(h)) => self.push(
+                Problem::new(
+                    Code::ConflictingKeys,
+                    format!("`hosting_context` in {table} goes with `control_plane`"),
+                )
+                .label(h.span(), "no control_plane to find there")
+                .help(format!(
+                    "name the KubeFlex ControlPlane, e.g. control_plane = \"{example}\", or remove hosting_context"
+                )),
+            ),
+            (None, None, None) if !self.dropped.contains(&format!("{name}.context")) => self.push(
+                Problem::new(Code::MissingKey, format!("{table} has no `context`"))
+                    .label(span, "needs a `context` key")
+                    .help(format!(
+                        "add the kubeconfig context of the {}, e.g. context = \"{example}\", or name its KubeFlex control_plane and hosting_context",
+                        name.to_uppercase()
+                    )),
+            ),
+            _ => {}
         }
     }
 

@@ -17,6 +17,7 @@ use kube::{Client, Config};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
+mod control_plane;
 mod lease;
 pub mod retry;
 
@@ -86,6 +87,17 @@ pub enum KubeError {
         #[source]
         source: Box<kube::Error>,
     },
+    /// A KubeFlex ControlPlane fleet.toml names cannot give a kubeconfig: a mistake in the
+    /// input or in the hosting cluster, not an outage.
+    #[error("KubeFlex ControlPlane `{control_plane}` on `{hosting}`: {why}")]
+    #[diagnostic(code(fleet::kube::control_plane))]
+    ControlPlane {
+        control_plane: String,
+        hosting: String,
+        why: String,
+        #[help]
+        help: String,
+    },
     /// The API server answered a TokenRequest without a token.
     #[error("{what} on `{context}`: the answer holds no token")]
     #[diagnostic(
@@ -117,6 +129,7 @@ impl KubeError {
             KubeError::Kubeconfig { .. }
                 | KubeError::UnknownContext { .. }
                 | KubeError::Context { .. }
+                | KubeError::ControlPlane { .. }
         )
     }
 
@@ -388,7 +401,7 @@ impl Clients {
             .kubeconfig
             .clone()
             .or_else(|| self.default_kubeconfig.clone());
-        let key = (path.clone(), access.context.clone());
+        let key = (path.clone(), access.to_string());
         if let Some(c) = self.cache.lock().await.get(&key) {
             return Ok(c.clone());
         }
@@ -414,11 +427,31 @@ impl Clients {
             context: Some(access.context.clone()),
             ..Default::default()
         };
+        let mut cluster = self.build(kc, &opts, access.context.clone()).await?;
+        if let Some(name) = &access.control_plane {
+            // The hosting cluster holds the ControlPlane; its Secret, the kubeconfig to use.
+            let kc = cluster.control_plane_kubeconfig(name).await?;
+            cluster = self
+                .build(kc, &KubeConfigOptions::default(), access.to_string())
+                .await?;
+        }
+        self.cache.lock().await.insert(key, cluster.clone());
+        Ok(cluster)
+    }
+
+    /// A client for `kc` with `opts`, with fleet's timeouts and retry policy; `label` names
+    /// it in messages.
+    async fn build(
+        &self,
+        kc: Kubeconfig,
+        opts: &KubeConfigOptions,
+        label: String,
+    ) -> Result<Cluster, KubeError> {
         let context_error = |source: Box<dyn std::error::Error + Send + Sync>| KubeError::Context {
-            context: access.context.clone(),
+            context: label.clone(),
             source,
         };
-        let mut cfg = Config::from_custom_kubeconfig(kc, &opts)
+        let mut cfg = Config::from_custom_kubeconfig(kc, opts)
             .await
             .map_err(|e| context_error(Box::new(e)))?;
         cfg.connect_timeout = Some(self.timeout);
@@ -434,15 +467,13 @@ impl Clients {
             .with_layer(&tower::buffer::BufferLayer::new(1024))
             .with_layer(&tower::retry::RetryLayer::new(retry::FleetRetry::new()))
             .build();
-        let cluster = Cluster {
-            context: access.context.clone(),
+        Ok(Cluster {
+            context: label,
             client,
             server,
             ca_data,
             timeout: self.timeout,
-        };
-        self.cache.lock().await.insert(key, cluster.clone());
-        Ok(cluster)
+        })
     }
 }
 

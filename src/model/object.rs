@@ -50,6 +50,8 @@ pub enum Kind {
     CertificateSigningRequest,
     /// The agents' heartbeat on the ITS (`<cluster>/managed-cluster-lease`).
     Lease,
+    /// A KubeFlex control plane on a hosting cluster (how KubeStellar finds its ITS and WDS).
+    ControlPlane,
 }
 
 impl Kind {
@@ -67,6 +69,7 @@ impl Kind {
             Kind::Deployment => "apps/v1",
             Kind::CertificateSigningRequest => "certificates.k8s.io/v1",
             Kind::Lease => "coordination.k8s.io/v1",
+            Kind::ControlPlane => "tenancy.kflex.kubestellar.org/v1alpha1",
         }
     }
 
@@ -100,6 +103,7 @@ impl Kind {
             Kind::Deployment => "deployments",
             Kind::CertificateSigningRequest => "certificatesigningrequests",
             Kind::Lease => "leases",
+            Kind::ControlPlane => "controlplanes",
         }
     }
 
@@ -135,6 +139,7 @@ impl Kind {
             Kind::Deployment => "Deployment",
             Kind::CertificateSigningRequest => "CertificateSigningRequest",
             Kind::Lease => "Lease",
+            Kind::ControlPlane => "ControlPlane",
         }
     }
 }

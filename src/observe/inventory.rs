@@ -61,10 +61,7 @@ pub async fn inventory(
         .collect();
     let reads = stream::iter(wecs)
         .map(|(wec, context)| async move {
-            let access = ClusterAccess {
-                context: context.clone(),
-                kubeconfig: None,
-            };
+            let access = ClusterAccess::context(context.clone());
             let read = match clients.get(&access).await {
                 Err(KubeError::UnknownContext { .. }) => None,
                 Err(e) => Some(Err(e)),

@@ -61,6 +61,21 @@ case!(
     "[its]\ncontext = \"its1\"\n\n[wds]\nkubeconfig = \"wds.yaml\"\n"
 );
 case!(
+    context_and_control_plane_exclude_each_other,
+    "fleet::config::conflicting_keys",
+    "[its]\ncontext = \"its1\"\ncontrol_plane = \"its1\"\nhosting_context = \"kind-kubeflex\"\n"
+);
+case!(
+    control_plane_needs_a_hosting_context,
+    "fleet::config::conflicting_keys",
+    "[its]\ncontrol_plane = \"its1\"\n\n[wds]\ncontrol_plane = \"wds1\"\nhosting_context = \"kind-kubeflex\"\n"
+);
+case!(
+    hosting_context_goes_with_control_plane,
+    "fleet::config::conflicting_keys",
+    "[its]\ncontext = \"its1\"\nhosting_context = \"kind-kubeflex\"\n"
+);
+case!(
     missing_rbac_mode,
     "fleet::config::missing_key",
     "[its]\ncontext = \"its1\"\n\n[defaults]\nrbac = [\"aw\"]\n\n[rbac.aw]\n[[rbac.aw.rules]]\napi_groups = [\"workload.codeflare.dev\"]\nresources = [\"appwrappers\"]\nverbs = [\"get\"]\n"
