@@ -140,3 +140,22 @@ fn crlf_files_stay_crlf() {
     assert!(!lf.contains('\r'));
     assert_eq!(lf.replace('\n', "\r\n"), once);
 }
+
+/// Line breaks inside a multi-line string are part of its value: converting the file's line
+/// endings leaves them alone (found by the fuzz test).
+#[test]
+fn line_breaks_inside_multi_line_strings_are_values() {
+    for text in [
+        "[its]\r\ncontext = \"\"\"a\nb\"\"\"\r\n",
+        "[its]\ncontext = \"\"\"a\r\nb\"\"\"\n",
+        "[its]\r\ncontext = '''a\nb'''\r\nkubeconfig = \"\"\"\"x\"\"\"\"\n",
+    ] {
+        let once = fmt(text);
+        assert_eq!(
+            toml::from_str::<toml::Table>(text).unwrap(),
+            toml::from_str::<toml::Table>(&once).unwrap(),
+            "{text:?} → {once:?}"
+        );
+        assert_eq!(fmt(&once), once);
+    }
+}

@@ -653,12 +653,14 @@ fn check_fmt(doc: &str) -> Result<(), TestCaseError> {
     prop_assert_eq!(&again, &out, "not idempotent:\n{}", doc);
     let crlf_in = doc.contains("\r\n");
     prop_assert!(crlf_in || !out.contains('\r'), "CR added");
+    // A CRLF file gets no new bare LF (one inside a multi-line string is part of a value).
+    let bare = |text: &str| {
+        text.match_indices('\n')
+            .filter(|(i, _)| *i == 0 || text.as_bytes()[i - 1] != b'\r')
+            .count()
+    };
     if doc.split('\n').next().is_some_and(|l| l.ends_with('\r')) {
-        let bare = out
-            .match_indices('\n')
-            .filter(|(i, _)| *i == 0 || out.as_bytes()[i - 1] != b'\r')
-            .count();
-        prop_assert_eq!(bare, 0, "mixed line endings");
+        prop_assert!(bare(&out) <= bare(doc), "mixed line endings:\n{:?}", out);
     }
     // The same fleet (or the same codes of the same problems).
     let meaning = |text: &str| match fleet::config::from_str(path, text) {
