@@ -1,0 +1,1381 @@
+//! Benchmark: fleet at scale against the physical floor and the tools it replaces.
+//!
+//! For each N of `FLEET_BENCH_SCALE_NS` (default `1000,5000,10000`) it starts a fresh lab (ITS
+//! and WDS, no WEC apiservers, no agents), creates N ManagedClusters that report Joined and
+//! Available, and converges a fleet.toml that gives each WEC labels and a properties
+//! ConfigMap (`fleet apply`, not timed in the table). Then, on the same lab, side by side:
+//!
+//! - `fleet plan` with no changes, against a bare LIST of the same objects: `kubectl get
+//!   managedclusters,configmaps -A -o json`, and kube-rs (fleet's client) listing both kinds in
+//!   pages of 500 in a small loop inside this process (median of 3 runs each, interleaved);
+//! - `fleet plan` with 10 % of the WECs changed, and with one label changed; `fleet drift`;
+//! - `fleet apply` of a label change on every WEC (default `--parallelism`, and 64), against
+//!   what the seeds do — a `kubectl label managedcluster` loop, of which 200 WECs are timed and
+//!   the time is scaled to N — and `kubectl apply --server-side` of the same label as one
+//!   multi-document file of N ManagedClusters;
+//! - the API server's write ceiling: the same label change on the N ManagedClusters as bare
+//!   server-side-apply PATCH requests from kube-rs at parallelism 8, 16, 32, 64 and 128; the
+//!   best rate, and the time it implies for N writes;
+//! - `fleet validate` of the N-WEC fleet.toml (median of 5).
+//!
+//! Each command's requests to the ITS come from the ITS apiserver's `apiserver_request_total`
+//! (GET /metrics with the lab's admin credentials, before and after, summed over codes; LIST,
+//! GET, PATCH and the rest). Child processes are reaped with `wait4`, whose rusage gives their
+//! peak RSS and CPU time (user + system), so the client's own cost shows apart from the
+//! server's. kubectl is built by the lab from the same Kubernetes 1.35 module as the apiserver.
+//!
+//! The ManagedClusters are not accepted by the hub (`hubAcceptsClient` stays false; the bench
+//! writes their Joined and Available conditions itself, as their agents would): OCM's hub
+//! controller then leaves them alone — no per-cluster namespace, RBAC or lease churn that
+//! would add requests of its own to the counts. The idle background is measured and shown.
+//!
+//! Prints one table (Markdown), with a ratio against each target and whether it is met, then
+//! the raw figures. Times are numbers, not verdicts; but every step must end with the exit
+//! code it expects, print what a correct run prints, and leave the objects it should, or the
+//! benchmark exits 1 after printing the table: a fast wrong answer is not a result.
+//!
+//! `cargo bench --bench scale` (release build). `cargo test --benches` runs it with N = 50.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fleet_lab::{Lab, LabOptions};
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::Client;
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
+use serde_json::{Value, json};
+
+/// Parallelism of the bare-PATCH sweep that finds the API server's write ceiling.
+const SWEEP: [usize; 5] = [8, 16, 32, 64, 128];
+/// WECs the `kubectl label` loop times; its time is scaled to N.
+const LOOP_SAMPLE: usize = 200;
+/// Runs of each no-change plan and bare LIST (interleaved); the median is shown.
+const FLOOR_RUNS: usize = 3;
+/// Runs of `fleet validate`; the median is shown.
+const VALIDATE_RUNS: usize = 5;
+/// The label every "label change on every WEC" changes (set in `[defaults]`).
+const REV: &str = "rev";
+
+fn wec(i: usize) -> String {
+    format!("wec-{i:05}")
+}
+
+/// The bench's fleet.toml: each WEC with labels (its region changed where `changed` says) and
+/// two properties; `rev` on every WEC through `[defaults]`.
+fn fleet_toml(n: usize, rev: &str, changed: impl Fn(usize) -> bool) -> String {
+    let mut s = format!(
+        "[its]\ncontext = \"its1\"\n[wds]\ncontext = \"wds1\"\n\n[defaults]\nlabels = {{ environment = \"bench\", {REV} = \"{rev}\" }}\n\n\
+         [group.edge]\nlabels = {{ \"location-group\" = \"edge\" }}\n\n"
+    );
+    for i in 0..n {
+        let region = if changed(i) {
+            "eu-central"
+        } else {
+            ["us-east", "us-west", "eu-west"][i % 3]
+        };
+        let _ = write!(
+            s,
+            "[wec.{w}]\ngroups = [\"edge\"]\nlabels = {{ name = \"{w}\", region = \"{region}\", store = \"{}\" }}\n\
+             properties = {{ storeId = \"S{i:05}\", maxPods = \"{}\" }}\n\n",
+            i % 97,
+            100 + i % 50,
+            w = wec(i),
+        );
+    }
+    s
+}
+
+// ─── child processes, measured ───────────────────────────────────────────────────────────
+
+struct Run {
+    wall: Duration,
+    cpu: Duration,
+    rss_mb: f64,
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn tv(t: libc::timeval) -> Duration {
+    Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+}
+
+/// Runs `cmd` to completion; wall time, exit code, and from `wait4` the child's (and its
+/// reaped children's) CPU time and peak RSS.
+fn run(mut cmd: Command) -> Run {
+    let out = tempfile::NamedTempFile::new().expect("stdout file");
+    let err = tempfile::NamedTempFile::new().expect("stderr file");
+    cmd.stdin(Stdio::null())
+        .stdout(out.reopen().expect("stdout"))
+        .stderr(err.reopen().expect("stderr"));
+    let t0 = Instant::now();
+    // Only the pid is kept: the child is reaped by wait4, which also reads its rusage.
+    let pid = cmd.spawn().expect("start a child").id() as libc::pid_t;
+    let mut status = 0;
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: waits for our own child and fills structs we own; std's Child is not
+        // waited for afterwards.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+        if r == pid || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            break;
+        }
+    }
+    let wall = t0.elapsed();
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    Run {
+        wall,
+        cpu: tv(ru.ru_utime) + tv(ru.ru_stime),
+        rss_mb: ru.ru_maxrss as f64 * 1024.0 / 1e6,
+        code,
+        stdout: std::fs::read_to_string(out.path()).unwrap_or_default(),
+        stderr: std::fs::read_to_string(err.path()).unwrap_or_default(),
+    }
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// CPU time (user + system) of the calling thread.
+fn thread_cpu() -> Duration {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: fills a struct we own.
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// CPU time (user + system) of this whole process.
+fn process_cpu() -> Duration {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: fills a struct we own.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+// ─── requests, from the ITS apiserver's metrics ──────────────────────────────────────────
+
+/// `apiserver_request_total` by its label set.
+type Counters = Vec<(String, f64)>;
+
+async fn counters(its: &Client) -> Counters {
+    // `kube::core::Request` builds the `http::Request` (`/metrics?`: no query parameters).
+    let req = kube::core::Request::new("/metrics")
+        .list(&ListParams::default())
+        .expect("a GET /metrics request");
+    let text = its
+        .request_text(req)
+        .await
+        .expect("GET /metrics on the ITS");
+    text.lines()
+        .filter_map(|l| l.strip_prefix("apiserver_request_total{"))
+        .filter_map(|rest| {
+            let (labels, v) = rest.rsplit_once("} ")?;
+            Some((labels.to_owned(), v.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+fn label<'a>(labels: &'a str, key: &str) -> &'a str {
+    labels
+        .split("\",")
+        .find_map(|kv| {
+            let (k, v) = kv.split_once("=\"")?;
+            (k == key).then(|| v.trim_end_matches('"'))
+        })
+        .unwrap_or("")
+}
+
+/// A mutating verb of `apiserver_request_total` (`APPLY` is a server-side-apply PATCH).
+fn is_write(verb: &str) -> bool {
+    matches!(verb, "POST" | "PUT" | "PATCH" | "APPLY" | "DELETE")
+}
+
+/// Requests one command sent to the ITS.
+#[derive(Debug, Clone, Default)]
+struct Reqs {
+    list: f64,
+    get: f64,
+    patch: f64,
+    other: f64,
+    /// Writes the API server answered with anything but 2xx.
+    failed_writes: f64,
+    /// `VERB resource[/subresource] code × count`, for the raw figures.
+    detail: Vec<String>,
+}
+
+impl Reqs {
+    fn total(&self) -> f64 {
+        self.list + self.get + self.patch + self.other
+    }
+
+    fn between(before: &Counters, after: &Counters) -> Reqs {
+        let mut r = Reqs::default();
+        for (labels, v) in after {
+            let was = before
+                .iter()
+                .find(|(l, _)| l == labels)
+                .map_or(0.0, |(_, v)| *v);
+            let d = v - was;
+            if d <= 0.0 {
+                continue;
+            }
+            let verb = label(labels, "verb");
+            let code = label(labels, "code");
+            match verb {
+                "LIST" => r.list += d,
+                "GET" => r.get += d,
+                "PATCH" | "APPLY" => r.patch += d,
+                _ => r.other += d,
+            }
+            if is_write(verb) && !code.starts_with('2') {
+                r.failed_writes += d;
+            }
+            let (res, sub) = (label(labels, "resource"), label(labels, "subresource"));
+            let what = match (res, sub) {
+                ("", s) => s.to_owned(),
+                (r, "") => r.to_owned(),
+                (r, s) => format!("{r}/{s}"),
+            };
+            r.detail.push(format!("{verb} {what} {code} ×{d}"));
+        }
+        r.detail.sort();
+        r
+    }
+
+    fn scaled(&self, f: f64) -> Reqs {
+        Reqs {
+            list: self.list * f,
+            get: self.get * f,
+            patch: self.patch * f,
+            other: self.other * f,
+            failed_writes: self.failed_writes * f,
+            detail: self.detail.clone(),
+        }
+    }
+
+    fn cell(&self) -> String {
+        format!(
+            "{} ({} / {} / {} / {})",
+            num(self.total()),
+            num(self.list),
+            num(self.get),
+            num(self.patch),
+            num(self.other)
+        )
+    }
+}
+
+fn num(x: f64) -> String {
+    let n = x.round() as u64;
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+// ─── the kube-rs side: bare LIST, bulk SSA ───────────────────────────────────────────────
+
+async fn list_all(api: &Api<DynamicObject>) -> Result<Vec<DynamicObject>, kube::Error> {
+    let mut lp = ListParams::default().limit(500);
+    let mut out = Vec::new();
+    loop {
+        let page = api.list(&lp).await?;
+        out.extend(page.items);
+        match page.metadata.continue_ {
+            Some(token) if !token.is_empty() => lp = lp.continue_token(&token),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// fleet's client doing the bare LIST: a client from the kubeconfig, then every
+/// ManagedCluster and every ConfigMap in pages of 500. Returns both counts.
+async fn bare_list(kc: &Path) -> Result<(usize, usize), String> {
+    let client = fleet_lab::kube_util::client(kc, "its1")
+        .await
+        .map_err(|e| e.to_string())?;
+    let mcs = list_all(&fleet_lab::fixtures::managed_clusters(&client))
+        .await
+        .map_err(|e| format!("list managedclusters: {e}"))?;
+    let cms: Api<DynamicObject> =
+        Api::all_with(client.clone(), &ApiResource::erase::<ConfigMap>(&()));
+    let cms = list_all(&cms)
+        .await
+        .map_err(|e| format!("list configmaps: {e}"))?;
+    Ok((mcs.len(), cms.len()))
+}
+
+/// `rev` label of every ManagedCluster, by name.
+async fn rev_labels(its: &Client) -> Vec<(String, Option<String>)> {
+    list_all(&fleet_lab::fixtures::managed_clusters(its))
+        .await
+        .expect("list ManagedClusters")
+        .into_iter()
+        .map(|mc| {
+            let rev = mc
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(REV))
+                .cloned();
+            (mc.metadata.name.unwrap_or_default(), rev)
+        })
+        .collect()
+}
+
+/// How many ManagedClusters among `names` (all when `None`) carry `rev = value`.
+async fn count_rev(its: &Client, value: &str, names: Option<&[String]>) -> usize {
+    rev_labels(its)
+        .await
+        .iter()
+        .filter(|(name, rev)| {
+            rev.as_deref() == Some(value) && names.is_none_or(|ns| ns.contains(name))
+        })
+        .count()
+}
+
+/// What the bulk writer writes to ManagedCluster `i`.
+#[derive(Clone)]
+enum Write {
+    /// Create it (SSA, `bench-registration`) and report it Joined and Available.
+    Create,
+    /// Set its `rev` label (SSA, `bench-ceiling`, forced).
+    Rev(String),
+}
+
+/// Writes ManagedClusters 0..n with `par` requests in flight, each request its own task on a
+/// two-thread runtime (so the client is not what limits the rate). Returns the wall time of
+/// the writes (the client is made before), the failures, and the bench process's CPU time.
+fn write_all(kc: &Path, n: usize, par: usize, what: Write) -> (Duration, usize, Duration) {
+    let kc = kc.to_owned();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let client = fleet_lab::kube_util::client(&kc, "its1")
+                .await
+                .expect("ITS client");
+            let api = fleet_lab::fixtures::managed_clusters(&client);
+            let cpu0 = process_cpu();
+            let t0 = Instant::now();
+            let failed = futures::stream::iter(0..n)
+                .map(|i| {
+                    let (api, what) = (api.clone(), what.clone());
+                    tokio::spawn(async move { write_one(&api, i, &what).await })
+                })
+                .buffer_unordered(par)
+                .filter(|r| futures::future::ready(!matches!(r, Ok(true))))
+                .count()
+                .await;
+            (t0.elapsed(), failed, process_cpu() - cpu0)
+        })
+    })
+    .join()
+    .expect("writer thread")
+}
+
+async fn write_one(api: &Api<DynamicObject>, i: usize, what: &Write) -> bool {
+    let name = wec(i);
+    let meta = |labels: Value| {
+        json!({
+            "apiVersion": "cluster.open-cluster-management.io/v1", "kind": "ManagedCluster",
+            "metadata": {"name": name, "labels": labels},
+        })
+    };
+    match what {
+        Write::Create => {
+            let mut mc = meta(json!({"cluster.open-cluster-management.io/clusterset": "default"}));
+            mc["spec"] = json!({"hubAcceptsClient": false});
+            // Joined and Available, as their agents would report; no HubAccepted condition,
+            // so the hub's controllers leave them alone.
+            let conditions: Vec<Value> =
+                ["ManagedClusterJoined", "ManagedClusterConditionAvailable"]
+                    .iter()
+                    .map(|t| {
+                        json!({"type": t, "status": "True", "reason": "Bench", "message": "bench",
+                           "lastTransitionTime": "2026-01-01T00:00:00Z"})
+                    })
+                    .collect();
+            let status = json!({
+                "apiVersion": "cluster.open-cluster-management.io/v1", "kind": "ManagedCluster",
+                "status": {"conditions": conditions},
+            });
+            let pp = PatchParams::apply("bench-registration");
+            api.patch(&name, &pp, &Patch::Apply(&mc)).await.is_ok()
+                && api
+                    .patch_status(&name, &pp, &Patch::Apply(&status))
+                    .await
+                    .is_ok()
+        }
+        Write::Rev(value) => {
+            let pp = PatchParams::apply("bench-ceiling").force();
+            api.patch(&name, &pp, &Patch::Apply(&meta(json!({REV: value}))))
+                .await
+                .is_ok()
+        }
+    }
+}
+
+// ─── the table ───────────────────────────────────────────────────────────────────────────
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Step {
+    Background,
+    PlanNoChange,
+    KubectlList,
+    KubeRsList,
+    Plan10,
+    Plan1,
+    Drift,
+    Apply,
+    Apply64,
+    KubectlLoop,
+    KubectlSsa,
+    Ceiling,
+    Validate,
+}
+
+struct Row {
+    n: usize,
+    step: Step,
+    what: String,
+    /// The wall time shown (the median, or the scaled time); `None`: not a timed step.
+    wall: Option<Duration>,
+    /// `≈` in front of the time: scaled from a sample.
+    scaled: bool,
+    cpu: Option<Duration>,
+    rss_mb: Option<f64>,
+    reqs: Option<Reqs>,
+    /// Every measured wall time, for the raw figures.
+    raw: Vec<String>,
+    target: String,
+    ratio: String,
+    met: Option<bool>,
+}
+
+impl Row {
+    fn new(n: usize, step: Step, what: impl Into<String>) -> Row {
+        Row {
+            n,
+            step,
+            what: what.into(),
+            wall: None,
+            scaled: false,
+            cpu: None,
+            rss_mb: None,
+            reqs: None,
+            raw: Vec::new(),
+            target: String::new(),
+            ratio: String::new(),
+            met: None,
+        }
+    }
+}
+
+fn secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 1.0 {
+        format!("{:.0} ms", s * 1000.0)
+    } else if s < 100.0 {
+        format!("{s:.2} s")
+    } else {
+        format!("{s:.0} s")
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn mark(met: Option<bool>) -> &'static str {
+    match met {
+        Some(true) => "yes",
+        Some(false) => "**no**",
+        None => "",
+    }
+}
+
+fn print_table(rows: &[Row]) {
+    println!(
+        "| N | what | wall | CPU (user+sys) | peak RSS | ITS requests: total (LIST / GET / PATCH+APPLY / other) | target | ratio | met |"
+    );
+    println!("|---:|---|---:|---:|---:|---|---|---:|---|");
+    for r in rows {
+        let n = if r.n == 0 {
+            "all".to_owned()
+        } else {
+            num(r.n as f64)
+        };
+        let wall = r
+            .wall
+            .map(|w| format!("{}{}", if r.scaled { "≈ " } else { "" }, secs(w)))
+            .unwrap_or_default();
+        let cpu = r.cpu.map(secs).unwrap_or_else(|| "-".into());
+        let rss = r
+            .rss_mb
+            .map(|m| format!("{m:.0} MB"))
+            .unwrap_or_else(|| "-".into());
+        let reqs = r.reqs.as_ref().map(Reqs::cell).unwrap_or_default();
+        println!(
+            "| {n} | {} | {wall} | {cpu} | {rss} | {reqs} | {} | {} | {} |",
+            r.what,
+            r.target,
+            r.ratio,
+            mark(r.met)
+        );
+    }
+}
+
+// ─── one N ───────────────────────────────────────────────────────────────────────────────
+
+struct Ctx {
+    n: usize,
+    kc: PathBuf,
+    dir: PathBuf,
+    kubectl: PathBuf,
+    its: Client,
+    rows: Vec<Row>,
+    problems: Vec<String>,
+}
+
+impl Ctx {
+    fn fleet(&self, file: &Path, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_fleet"));
+        c.arg("-f")
+            .arg(file)
+            .arg("--kubeconfig")
+            .arg(&self.kc)
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env_remove("FLEET_LOG");
+        c
+    }
+
+    fn kubectl(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(&self.kubectl);
+        c.arg("--kubeconfig")
+            .arg(&self.kc)
+            .args(["--context", "its1", "--cache-dir"])
+            .arg(self.dir.join("kubectl-cache"))
+            .args(args);
+        c
+    }
+
+    fn write_toml(&self, name: &str, rev: &str, changed: impl Fn(usize) -> bool) -> PathBuf {
+        let file = self.dir.join(name);
+        std::fs::write(&file, fleet_toml(self.n, rev, changed)).expect("write fleet.toml");
+        file
+    }
+
+    fn problem(&mut self, what: String) {
+        eprintln!("bench: PROBLEM at N={}: {what}", self.n);
+        self.problems.push(format!("N={}: {what}", self.n));
+    }
+
+    /// Runs `cmd`, diffing the ITS's request counters around it; checks the exit code and
+    /// that stdout contains `expect_out`.
+    async fn measured(
+        &mut self,
+        what: &str,
+        cmd: Command,
+        code: i32,
+        expect_out: &str,
+    ) -> (Run, Reqs) {
+        let before = counters(&self.its).await;
+        let r = run(cmd);
+        let reqs = Reqs::between(&before, &counters(&self.its).await);
+        eprintln!(
+            "bench: N={} {what}: {:.2} s, exit {}, CPU {:.2} s, {:.0} MB, {} requests",
+            self.n,
+            r.wall.as_secs_f64(),
+            r.code,
+            r.cpu.as_secs_f64(),
+            r.rss_mb,
+            num(reqs.total())
+        );
+        if r.code != code {
+            self.problem(format!(
+                "{what}: exit {} (expected {code})\n{}\n{}",
+                r.code,
+                tail(&r.stdout, 10),
+                tail(&r.stderr, 20)
+            ));
+        } else if !r.stdout.contains(expect_out) {
+            self.problem(format!(
+                "{what}: stdout lacks {expect_out:?}; it ends with:\n{}",
+                tail(&r.stdout, 5)
+            ));
+        }
+        (r, reqs)
+    }
+
+    /// A row from one measured run of a child process.
+    fn row(&mut self, step: Step, what: &str, r: &Run, reqs: Reqs) {
+        let mut s = Samples::default();
+        s.add_run(r, reqs);
+        self.rows.push(s.row(self.n, step, what));
+    }
+
+    fn get_row(&self, step: Step) -> Option<&Row> {
+        self.rows.iter().find(|r| r.step == step)
+    }
+}
+
+async fn measure_n(n: usize, kubectl: &Path, sample: usize) -> (Vec<Row>, Vec<String>) {
+    let lab = match Lab::start(LabOptions {
+        wecs: 0,
+        dir: None,
+        verbose: true,
+    })
+    .await
+    {
+        Ok(lab) => lab,
+        Err(e) => {
+            return (
+                Vec::new(),
+                vec![format!("N={n}: the lab did not start: {e}")],
+            );
+        }
+    };
+    let its = lab.client("its1").await.expect("ITS client");
+    let work = tempfile::tempdir().expect("tempdir");
+    let mut cx = Ctx {
+        n,
+        kc: lab.kubeconfig().to_owned(),
+        dir: work.path().to_owned(),
+        kubectl: kubectl.to_owned(),
+        its,
+        rows: Vec::new(),
+        problems: Vec::new(),
+    };
+    setup_and_measure(&mut cx, sample).await;
+    drop(lab);
+    (cx.rows, cx.problems)
+}
+
+/// Measurements of one step: every run's figures; the row shows the medians.
+#[derive(Default)]
+struct Samples {
+    walls: Vec<Duration>,
+    cpus: Vec<Duration>,
+    rss_mb: Option<f64>,
+    /// The first run's requests (every run of a step sends the same).
+    reqs: Option<Reqs>,
+    raw: Vec<String>,
+}
+
+impl Samples {
+    fn add(&mut self, wall: Duration, cpu: Duration, rss_mb: Option<f64>, reqs: Option<Reqs>) {
+        let mut raw = format!("{} (CPU {}", secs3(wall), secs3(cpu));
+        if let Some(m) = rss_mb {
+            let _ = write!(raw, ", {m:.1} MB");
+            self.rss_mb = Some(self.rss_mb.unwrap_or(0.0).max(m));
+        }
+        if let Some(q) = &reqs {
+            let _ = write!(raw, ", {} requests", num(q.total()));
+        }
+        raw.push(')');
+        self.raw.push(raw);
+        self.walls.push(wall);
+        self.cpus.push(cpu);
+        if self.reqs.is_none() {
+            self.reqs = reqs;
+        }
+    }
+
+    fn add_run(&mut self, r: &Run, reqs: Reqs) {
+        self.add(r.wall, r.cpu, Some(r.rss_mb), Some(reqs));
+    }
+
+    fn row(self, n: usize, step: Step, what: impl Into<String>) -> Row {
+        let mut row = Row::new(n, step, what);
+        row.wall = (!self.walls.is_empty()).then(|| median(self.walls));
+        row.cpu = (!self.cpus.is_empty()).then(|| median(self.cpus));
+        row.rss_mb = self.rss_mb;
+        row.reqs = self.reqs;
+        row.raw = self.raw;
+        row
+    }
+}
+
+fn secs3(d: Duration) -> String {
+    format!("{:.3} s", d.as_secs_f64())
+}
+
+async fn setup_and_measure(cx: &mut Ctx, sample: usize) {
+    let Some(base) = setup(cx).await else {
+        return;
+    };
+    let validate = validate(cx, &base);
+    background(cx).await;
+    floors(cx, &base).await;
+    plans(cx, &base).await;
+    label_writes(cx, sample).await;
+    ceiling(cx).await;
+    targets(cx);
+    cx.rows.push(validate);
+}
+
+/// N ManagedClusters, converged by fleet (labels and properties ConfigMaps); the converged
+/// fleet.toml, or `None` when that failed.
+async fn setup(cx: &mut Ctx) -> Option<PathBuf> {
+    let n = cx.n;
+    let (t, failed, _) = write_all(&cx.kc, n, 32, Write::Create);
+    eprintln!(
+        "bench: N={n} created {n} ManagedClusters in {:.1} s ({failed} failed)",
+        t.as_secs_f64()
+    );
+    settle(&cx.its).await;
+    let base = cx.write_toml("fleet.toml", "r0", |_| false);
+    let r = run(cx.fleet(&base, &["apply", "--auto-approve", "--parallelism", "32"]));
+    eprintln!(
+        "bench: N={n} setup apply (labels + {n} ConfigMaps): {:.1} s, exit {}",
+        r.wall.as_secs_f64(),
+        r.code
+    );
+    settle(&cx.its).await;
+    let objects = bare_list(&cx.kc).await;
+    let cms_ns: Api<ConfigMap> = Api::namespaced(cx.its.clone(), "customization-properties");
+    let props = count_properties(&cms_ns).await;
+    let converged = run(cx.fleet(&base, &["plan", "--detailed-exitcode"])).code;
+    if failed > 0
+        || r.code != 0
+        || objects.as_ref().map(|o| o.0).ok() != Some(n)
+        || props != n
+        || converged != 0
+    {
+        cx.problem(format!(
+            "setup: {failed} ManagedClusters not created, apply exit {}, objects {objects:?}, \
+             {props} properties ConfigMaps, converged plan exit {converged}\n{}",
+            r.code,
+            tail(&r.stderr, 20)
+        ));
+        return None;
+    }
+    Some(base)
+}
+
+/// `fleet validate` of the N-WEC file (offline).
+fn validate(cx: &mut Ctx, base: &Path) -> Row {
+    let mut s = Samples::default();
+    for _ in 0..VALIDATE_RUNS {
+        let r = run(cx.fleet(base, &["validate"]));
+        if r.code != 0 {
+            cx.problem(format!(
+                "validate: exit {}\n{}",
+                r.code,
+                tail(&r.stderr, 10)
+            ));
+        }
+        s.add(r.wall, r.cpu, Some(r.rss_mb), None);
+    }
+    let kib = std::fs::metadata(base).map_or(0, |m| m.len() / 1024);
+    let mut row = s.row(
+        cx.n,
+        Step::Validate,
+        format!(
+            "`fleet validate`, the {}-WEC fleet.toml ({kib} KiB), median of {VALIDATE_RUNS}",
+            num(cx.n as f64)
+        ),
+    );
+    if let Some(t) = row.wall {
+        row.target = "≤ 60 ms (at 10,000)".into();
+        row.ratio = format!("{:.2}×", t.as_secs_f64() / 0.060);
+        row.met = Some(t.as_secs_f64() <= 0.060);
+    }
+    row
+}
+
+/// What the ITS serves while nobody asks anything (it is in every count).
+async fn background(cx: &mut Ctx) {
+    let before = counters(&cx.its).await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let mut row = Row::new(
+        cx.n,
+        Step::Background,
+        "the ITS idle for 10 s (background, part of every count below)",
+    );
+    row.reqs = Some(Reqs::between(&before, &counters(&cx.its).await));
+    cx.rows.push(row);
+}
+
+/// `fleet plan` with no changes against the bare LIST by kubectl and by kube-rs
+/// (interleaved).
+async fn floors(cx: &mut Ctx, base: &Path) {
+    let n = cx.n;
+    let _ = run(cx.kubectl(&["api-resources"])); // fills kubectl's discovery cache
+    let (mut plan, mut kget, mut klist) =
+        (Samples::default(), Samples::default(), Samples::default());
+    for _ in 0..FLOOR_RUNS {
+        let cmd = cx.fleet(base, &["plan", "--detailed-exitcode"]);
+        let no_changes = "No changes. The fleet matches fleet.toml.";
+        let (r, q) = cx.measured("plan (no changes)", cmd, 0, no_changes).await;
+        plan.add_run(&r, q);
+
+        let cmd = cx.kubectl(&["get", "managedclusters,configmaps", "-A", "-o", "json"]);
+        let (r, q) = cx
+            .measured("kubectl get -o json", cmd, 0, "\"items\"")
+            .await;
+        let items: Value = serde_json::from_str(&r.stdout).unwrap_or(Value::Null);
+        let kinds = |k: &str| {
+            items["items"]
+                .as_array()
+                .map_or(0, |a| a.iter().filter(|o| o["kind"] == k).count())
+        };
+        let (mcs, cms) = (kinds("ManagedCluster"), kinds("ConfigMap"));
+        if mcs != n || cms < n {
+            cx.problem(format!(
+                "kubectl get listed {mcs} ManagedClusters and {cms} ConfigMaps"
+            ));
+        }
+        kget.add_run(&r, q);
+
+        let before = counters(&cx.its).await;
+        let cpu0 = thread_cpu();
+        let t0 = Instant::now();
+        let listed = bare_list(&cx.kc).await;
+        let (wall, cpu) = (t0.elapsed(), thread_cpu() - cpu0);
+        let q = Reqs::between(&before, &counters(&cx.its).await);
+        match listed {
+            Ok((mcs, cms)) if mcs == n && cms >= n => {}
+            other => cx.problem(format!("kube-rs LIST: {other:?}")),
+        }
+        klist.add(wall, cpu, None, Some(q));
+    }
+    let rows = [
+        plan.row(
+            n,
+            Step::PlanNoChange,
+            format!("`fleet plan`, no changes (median of {FLOOR_RUNS})"),
+        ),
+        kget.row(
+            n,
+            Step::KubectlList,
+            "bare LIST: `kubectl get managedclusters,configmaps -A -o json`",
+        ),
+        klist.row(
+            n,
+            Step::KubeRsList,
+            "bare LIST: kube-rs (fleet's client), both kinds in pages of 500, in the bench \
+             process (CPU: its thread)",
+        ),
+    ];
+    cx.rows.extend(rows);
+}
+
+/// `fleet drift`, and `fleet plan` with 10 % of the WECs and with one label changed.
+async fn plans(cx: &mut Ctx, base: &Path) {
+    let n = cx.n;
+    let cmd = cx.fleet(base, &["drift"]);
+    let (r, q) = cx.measured("drift", cmd, 0, "No drift.").await;
+    cx.row(Step::Drift, "`fleet drift`, whole fleet (no drift)", &r, q);
+
+    let tenth = n.div_ceil(10);
+    let file = cx.write_toml("fleet-10pct.toml", "r0", |i| i % 10 == 0);
+    let cmd = cx.fleet(&file, &["plan", "--detailed-exitcode"]);
+    let expect = format!("Plan: 0 to add, {tenth} to change, 0 to destroy.");
+    let (r, q) = cx.measured("plan (10 %)", cmd, 2, &expect).await;
+    let what = format!(
+        "`fleet plan`, 10 % of the WECs changed ({} changes)",
+        num(tenth as f64)
+    );
+    cx.row(Step::Plan10, &what, &r, q);
+
+    let file = cx.write_toml("fleet-1.toml", "r0", |i| i == n / 2);
+    let cmd = cx.fleet(&file, &["plan", "--detailed-exitcode"]);
+    let expect = "Plan: 0 to add, 1 to change, 0 to destroy.";
+    let (r, q) = cx.measured("plan (one label)", cmd, 2, expect).await;
+    cx.row(Step::Plan1, "`fleet plan`, one label changed", &r, q);
+}
+
+/// A label change on every WEC: fleet apply (default parallelism and 64), kubectl apply
+/// --server-side of one file, and the seeds' `kubectl label` loop (`sample` WECs, scaled).
+async fn label_writes(cx: &mut Ctx, sample: usize) {
+    let n = cx.n;
+    let all_changed = format!("Apply complete! Resources: 0 added, {n} changed, 0 destroyed.");
+    let file = cx.write_toml("fleet-r1.toml", "r1", |_| false);
+    let cmd = cx.fleet(&file, &["apply", "--auto-approve"]);
+    let (r, q) = cx.measured("apply", cmd, 0, &all_changed).await;
+    check_rev(cx, "fleet apply", "r1", None).await;
+    let what = format!(
+        "`fleet apply`, a label change on every WEC ({} writes; default `--parallelism`, 10)",
+        num(n as f64)
+    );
+    cx.row(Step::Apply, &what, &r, q);
+
+    let file = cx.write_toml("fleet-r2.toml", "r2", |_| false);
+    let cmd = cx.fleet(&file, &["apply", "--auto-approve", "--parallelism", "64"]);
+    let (r, q) = cx
+        .measured("apply --parallelism 64", cmd, 0, &all_changed)
+        .await;
+    check_rev(cx, "fleet apply --parallelism 64", "r2", None).await;
+    let what = "`fleet apply --parallelism 64`, the same (another value)";
+    cx.row(Step::Apply64, what, &r, q);
+
+    let mut yaml = String::new();
+    for i in 0..n {
+        let _ = write!(
+            yaml,
+            "---\napiVersion: cluster.open-cluster-management.io/v1\nkind: ManagedCluster\n\
+             metadata:\n  name: {}\n  labels:\n    {REV}: r3\n",
+            wec(i)
+        );
+    }
+    let file = cx.dir.join("labels.yaml");
+    std::fs::write(&file, yaml).expect("write labels.yaml");
+    let file = file.display().to_string();
+    let args = ["apply", "--server-side", "--force-conflicts", "-f", &file];
+    let cmd = cx.kubectl(&args);
+    let (r, q) = cx
+        .measured("kubectl apply --server-side", cmd, 0, "serverside-applied")
+        .await;
+    check_rev(cx, "kubectl apply --server-side", "r3", None).await;
+    let what = format!(
+        "`kubectl apply --server-side --force-conflicts -f`, one file of {} ManagedClusters",
+        num(n as f64)
+    );
+    cx.row(Step::KubectlSsa, &what, &r, q);
+
+    // The seeds label one ManagedCluster per command; `sample` of them, spread over the N.
+    let names: Vec<String> = (0..sample).map(|k| wec(k * n / sample)).collect();
+    let mut script = String::from("set -euo pipefail\n");
+    for w in &names {
+        let _ = writeln!(
+            script,
+            "\"$KUBECTL\" --kubeconfig \"$KC\" --context its1 --cache-dir \"$CACHE\" \
+             label managedcluster {w} {REV}=r4 --overwrite"
+        );
+    }
+    let mut cmd = Command::new("bash");
+    cmd.arg("-c")
+        .arg(script)
+        .env("KUBECTL", &cx.kubectl)
+        .env("KC", &cx.kc)
+        .env("CACHE", cx.dir.join("kubectl-cache"));
+    let (r, q) = cx.measured("kubectl label loop", cmd, 0, "labeled").await;
+    check_rev(cx, "kubectl label loop", "r4", Some(&names)).await;
+    let f = n as f64 / sample as f64;
+    let mut row = Row::new(
+        n,
+        Step::KubectlLoop,
+        format!(
+            "the seeds: a `kubectl label managedcluster` loop, one WEC per command — \
+             {sample} timed, × {f:.0} to N"
+        ),
+    );
+    row.wall = Some(r.wall.mul_f64(f));
+    row.scaled = sample != n;
+    row.cpu = Some(r.cpu.mul_f64(f));
+    row.rss_mb = Some(r.rss_mb);
+    row.raw = vec![format!(
+        "{sample} WECs: {} (CPU {}, {:.1} MB, {} requests)",
+        secs3(r.wall),
+        secs3(r.cpu),
+        r.rss_mb,
+        num(q.total())
+    )];
+    row.reqs = Some(q.scaled(f));
+    cx.rows.push(row);
+}
+
+/// The API server's write ceiling: the label change on the N ManagedClusters as bare SSA
+/// PATCHes at parallelism 8…128; the best rate.
+async fn ceiling(cx: &mut Ctx) {
+    let n = cx.n;
+    let mut best: Option<(usize, f64)> = None;
+    let mut row = Row::new(n, Step::Ceiling, String::new());
+    for p in SWEEP {
+        let before = counters(&cx.its).await;
+        let (t, failed, cpu) = write_all(&cx.kc, n, p, Write::Rev(format!("c{p}")));
+        let q = Reqs::between(&before, &counters(&cx.its).await);
+        let rate = n as f64 / t.as_secs_f64();
+        eprintln!(
+            "bench: N={n} ceiling p={p}: {:.2} s, {rate:.0} writes/s, {failed} failed",
+            t.as_secs_f64()
+        );
+        row.raw.push(format!(
+            "p={p}: {} = {rate:.0} writes/s, {failed} failed, bench CPU {}, {} requests",
+            secs3(t),
+            secs3(cpu),
+            num(q.total())
+        ));
+        if failed > 0 || q.failed_writes > 0.0 {
+            cx.problem(format!("write ceiling p={p}: {failed} writes failed"));
+            continue;
+        }
+        if best.is_none_or(|(_, b)| rate > b) {
+            best = Some((p, rate));
+            row.reqs = Some(q);
+            row.cpu = Some(cpu);
+        }
+    }
+    let last = format!("c{}", SWEEP[SWEEP.len() - 1]);
+    check_rev(cx, "write ceiling", &last, None).await;
+    if let Some((p, rate)) = best {
+        row.what = format!(
+            "write ceiling: the label as bare SSA PATCHes from kube-rs, best of parallelism \
+             8…128 (p = {p}: {rate:.0} writes/s): time for {} writes",
+            num(n as f64)
+        );
+        row.wall = Some(Duration::from_secs_f64(n as f64 / rate));
+    }
+    cx.rows.push(row);
+}
+
+/// Waits until nothing writes to the ITS for 3 s (at most 2 minutes): OCM's hub controller
+/// adds its finalizer to each new ManagedCluster and taints it until its conditions say
+/// Available.
+async fn settle(its: &Client) {
+    let t0 = Instant::now();
+    let writes = |c: &Counters| -> f64 {
+        c.iter()
+            .filter(|(l, _)| is_write(label(l, "verb")))
+            .filter(|(l, _)| label(l, "resource") != "leases")
+            .map(|(_, v)| v)
+            .sum()
+    };
+    let mut last = writes(&counters(its).await);
+    while t0.elapsed() < Duration::from_secs(120) {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let now = writes(&counters(its).await);
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    eprintln!(
+        "bench: the ITS settled in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+async fn count_properties(api: &Api<ConfigMap>) -> usize {
+    let mut lp = ListParams::default().limit(500);
+    let mut count = 0;
+    loop {
+        let Ok(page) = api.list(&lp).await else {
+            return 0;
+        };
+        // Besides the WECs' ConfigMaps, the namespace holds `kube-root-ca.crt`.
+        count += page
+            .items
+            .iter()
+            .filter(|cm| {
+                cm.metadata
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("wec-"))
+            })
+            .count();
+        match page.metadata.continue_ {
+            Some(t) if !t.is_empty() => lp = lp.continue_token(&t),
+            _ => return count,
+        }
+    }
+}
+
+/// The ManagedClusters (`names`, or all N) must carry `rev = value`.
+async fn check_rev(cx: &mut Ctx, what: &str, value: &str, names: Option<&[String]>) {
+    let want = names.map_or(cx.n, <[String]>::len);
+    let have = count_rev(&cx.its, value, names).await;
+    let total = rev_labels(&cx.its).await.len();
+    if have != want || total != cx.n {
+        cx.problem(format!(
+            "{what}: {have} of {want} ManagedClusters carry {REV}={value} ({total} exist, {} expected)",
+            cx.n
+        ));
+    }
+}
+
+/// Ratios of fleet's rows against the rows they are compared with, for one N.
+fn targets(cx: &mut Ctx) {
+    let wall = |s: Step| cx.get_row(s).and_then(|r| r.wall).map(|d| d.as_secs_f64());
+    let (plan, kget, klist) = (
+        wall(Step::PlanNoChange),
+        wall(Step::KubectlList),
+        wall(Step::KubeRsList),
+    );
+    let (apply, kloop, kssa, ceiling) = (
+        wall(Step::Apply),
+        wall(Step::KubectlLoop),
+        wall(Step::KubectlSsa),
+        wall(Step::Ceiling),
+    );
+    let apply_failed = cx
+        .get_row(Step::Apply)
+        .and_then(|r| r.reqs.as_ref())
+        .map(|q| q.failed_writes);
+    let floor = match (kget, klist) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let set =
+        |rows: &mut Vec<Row>, s: Step, target: &str, ratio: Option<f64>, ok: fn(f64) -> bool| {
+            if let (Some(row), Some(x)) = (rows.iter_mut().find(|r| r.step == s), ratio) {
+                row.target = target.to_owned();
+                row.ratio = format!("{x:.2}×");
+                row.met = Some(ok(x));
+            }
+        };
+    let ratio = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a / b);
+    set(
+        &mut cx.rows,
+        Step::KubectlList,
+        "`fleet plan` ≤ 1.5 × this (at 10,000)",
+        ratio(plan, kget),
+        |x| x <= 1.5,
+    );
+    set(
+        &mut cx.rows,
+        Step::KubeRsList,
+        "`fleet plan` ≤ 1.5 × this (at 10,000)",
+        ratio(plan, klist),
+        |x| x <= 1.5,
+    );
+    set(
+        &mut cx.rows,
+        Step::PlanNoChange,
+        "≤ 1.5 × the faster bare LIST (at 10,000)",
+        ratio(plan, floor),
+        |x| x <= 1.5,
+    );
+    set(
+        &mut cx.rows,
+        Step::KubectlLoop,
+        "`fleet apply` ≥ 20 × faster",
+        ratio(kloop, apply),
+        |x| x >= 20.0,
+    );
+    set(
+        &mut cx.rows,
+        Step::KubectlSsa,
+        "`fleet apply` ≥ 4 × faster",
+        ratio(kssa, apply),
+        |x| x >= 4.0,
+    );
+    set(
+        &mut cx.rows,
+        Step::Ceiling,
+        "`fleet apply` within 1.25 × of this",
+        ratio(apply, ceiling),
+        |x| x <= 1.25,
+    );
+    if let Some(row) = cx.rows.iter_mut().find(|r| r.step == Step::Apply) {
+        row.target = "0 failed writes".into();
+        row.ratio = apply_failed
+            .map(|f| format!("{f:.0} failed"))
+            .unwrap_or_default();
+        row.met = apply_failed.map(|f| f == 0.0);
+    }
+    if let Some(row) = cx.rows.iter_mut().find(|r| r.step == Step::Apply64)
+        && let (Some(a), Some(c)) = (row.wall, ceiling)
+    {
+        row.target = "(vs the write ceiling)".into();
+        row.ratio = format!("{:.2}×", a.as_secs_f64() / c);
+    }
+}
+
+/// The targets across N: requests of a no-change plan constant in N, cost linear in N, peak
+/// RSS at the largest N.
+fn across_n(rows: &[Row], ns: &[usize]) -> Vec<Row> {
+    let mut out = Vec::new();
+    let (lo, hi) = (ns.iter().min().copied(), ns.iter().max().copied());
+    let find = |n: usize, s: Step| rows.iter().find(|r| r.n == n && r.step == s);
+
+    let mut r = Row::new(
+        0,
+        Step::PlanNoChange,
+        "`fleet plan`, no changes: ITS requests at each N",
+    );
+    let counts: Vec<(usize, f64, f64)> = ns
+        .iter()
+        .filter_map(|&n| {
+            let q = find(n, Step::PlanNoChange)?.reqs.as_ref()?;
+            Some((n, q.total(), q.list))
+        })
+        .collect();
+    r.what = format!(
+        "`fleet plan`, no changes: ITS requests at N = {} (LIST pages: {})",
+        counts
+            .iter()
+            .map(|(n, t, _)| format!("{}: {}", num(*n as f64), num(*t)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        counts
+            .iter()
+            .map(|(_, _, l)| num(*l))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    );
+    r.target = "constant in N".into();
+    if counts.len() >= 2 {
+        let (min, max) = counts.iter().fold((f64::MAX, 0.0f64), |(a, b), (_, t, _)| {
+            (a.min(*t), b.max(*t))
+        });
+        r.ratio = format!("{:.2}×", max / min);
+        r.met = Some(max == min);
+    }
+    out.push(r);
+
+    if let (Some(lo), Some(hi)) = (lo, hi)
+        && lo != hi
+    {
+        for (step, name) in [
+            (Step::PlanNoChange, "`fleet plan`, no changes"),
+            (Step::Apply, "`fleet apply`, a label on every WEC"),
+        ] {
+            let (Some(a), Some(b)) = (find(lo, step), find(hi, step)) else {
+                continue;
+            };
+            let (Some(wa), Some(wb)) = (a.wall, b.wall) else {
+                continue;
+            };
+            let per = |d: Duration, n: usize| d.as_secs_f64() / n as f64 * 1e6;
+            let mut r = Row::new(
+                0,
+                step,
+                format!(
+                    "{name}: wall per WEC {:.0} µs at {} → {:.0} µs at {}; CPU per WEC {:.0} → {:.0} µs",
+                    per(wa, lo),
+                    num(lo as f64),
+                    per(wb, hi),
+                    num(hi as f64),
+                    a.cpu.map_or(0.0, |c| per(c, lo)),
+                    b.cpu.map_or(0.0, |c| per(c, hi)),
+                ),
+            );
+            let x = per(wb, hi) / per(wa, lo);
+            r.target = "linear in N: per-WEC wall at the largest N ≤ 1.25 × at the smallest".into();
+            r.ratio = format!("{x:.2}×");
+            r.met = Some(x <= 1.25);
+            out.push(r);
+        }
+    }
+
+    if let Some(hi) = hi {
+        let fleet_steps = [
+            Step::PlanNoChange,
+            Step::Plan10,
+            Step::Plan1,
+            Step::Drift,
+            Step::Apply,
+            Step::Apply64,
+            Step::Validate,
+        ];
+        let peak = rows
+            .iter()
+            .filter(|r| r.n == hi && fleet_steps.contains(&r.step))
+            .filter_map(|r| r.rss_mb.map(|m| (m, r.step)))
+            .fold(None::<(f64, Step)>, |acc, (m, s)| match acc {
+                Some((a, _)) if a >= m => acc,
+                _ => Some((m, s)),
+            });
+        if let Some((mb, step)) = peak {
+            let mut r = Row::new(
+                0,
+                step,
+                format!(
+                    "fleet's peak RSS at N = {} (max over its commands: {step:?})",
+                    num(hi as f64)
+                ),
+            );
+            r.rss_mb = Some(mb);
+            r.target = if hi == 10_000 {
+                "≤ 100 MB at 10,000".into()
+            } else {
+                format!(
+                    "≤ 100 MB at 10,000 (shown at {}, the largest N run)",
+                    num(hi as f64)
+                )
+            };
+            r.ratio = format!("{:.2}×", mb / 100.0);
+            r.met = Some(mb <= 100.0);
+            out.push(r);
+        }
+    }
+    out
+}
+
+fn main() {
+    // `cargo test --benches` runs benches as tests: keep that quick and meaningful.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let ns: Vec<usize> = match std::env::var("FLEET_BENCH_SCALE_NS") {
+        Ok(v) => v
+            .split(',')
+            .map(|s| {
+                s.trim()
+                    .replace('_', "")
+                    .parse()
+                    .expect("FLEET_BENCH_SCALE_NS: numbers separated by commas")
+            })
+            .collect(),
+        Err(_) if quick => vec![50],
+        Err(_) => vec![1000, 5000, 10_000],
+    };
+    let bins = fleet_lab::Bins::ensure().expect("the lab's binaries (build-bins.sh)");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let t0 = Instant::now();
+    let mut rows = Vec::new();
+    let mut problems = Vec::new();
+    for &n in &ns {
+        let sample = LOOP_SAMPLE.min(n);
+        let t = Instant::now();
+        let (r, p) = rt.block_on(measure_n(n, &bins.kubectl, sample));
+        eprintln!("bench: N={n} done in {:.0} s", t.elapsed().as_secs_f64());
+        rows.extend(r);
+        problems.extend(p);
+    }
+    let extra = across_n(&rows, &ns);
+    rows.extend(extra);
+
+    println!(
+        "\nfleet at scale: N ManagedClusters with labels and a properties ConfigMap each, on the lab's ITS \
+         (kube-apiserver 1.35.8, no agents); kubectl 1.35.8 from the same module; {} cores; whole run {:.0} s\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        t0.elapsed().as_secs_f64()
+    );
+    print_table(&rows);
+    println!("\nraw figures:");
+    for r in &rows {
+        if r.raw.is_empty() && r.reqs.is_none() {
+            continue;
+        }
+        let n = if r.n == 0 {
+            "all".to_owned()
+        } else {
+            r.n.to_string()
+        };
+        println!("  N={n} {:?}: {}", r.step, r.raw.join("; "));
+        if let Some(q) = &r.reqs {
+            println!("      requests: {}", q.detail.join(", "));
+        }
+    }
+    if !problems.is_empty() {
+        eprintln!("\nbench: FAILED — {} problem(s):", problems.len());
+        for p in &problems {
+            eprintln!("  {p}");
+        }
+        std::process::exit(1);
+    }
+}
