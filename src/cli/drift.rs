@@ -26,7 +26,10 @@ pub async fn execute(global: &GlobalArgs, colors: Colors, args: Args) -> miette:
     out(&text);
     Ok(if planned.observed.is_incomplete() {
         Exit::Incomplete
-    } else if drift.has_changes() || !drift.diff.unmanaged_wecs.is_empty() {
+    } else if drift.has_changes()
+        || !drift.diff.unmanaged_wecs.is_empty()
+        || drift.diff.undelivered() > 0
+    {
         Exit::Changes
     } else {
         Exit::Success

@@ -7,6 +7,7 @@
 //! named from `managedFields`) or `conflict` (another manager owns a field fleet wants).
 //! How any of this is worded is the views' business (`render`).
 
+pub mod delivery;
 pub mod fields;
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -188,9 +189,18 @@ pub struct Diff {
     /// Places that could not be read: the diff there is unknown.
     #[serde(with = "crate::model::observed::as_pairs")]
     pub unreadable: BTreeMap<Location, Failure>,
+    /// Whether KubeStellar delivered the downsync RBAC fleet has in place (when the ITS's
+    /// ManifestWorks were read).
+    #[serde(default)]
+    pub deliveries: Vec<delivery::Delivery>,
 }
 
 impl Diff {
+    /// Downsync grants KubeStellar has not delivered (pending or failed).
+    pub fn undelivered(&self) -> usize {
+        self.deliveries.iter().filter(|d| !d.delivered()).count()
+    }
+
     /// Only out-of-band changes (what `fleet drift` reports): fields changed or taken by
     /// another manager, and objects fleet applied that are missing.
     pub fn drift_only(&self) -> Diff {
@@ -343,6 +353,10 @@ pub fn diff(
             .then_with(|| rank(a).cmp(&rank(b)))
             .then_with(|| a.object.cmp(&b.object))
     });
+    out.deliveries = delivery::deliveries(fleet, observed, &out.changes)
+        .into_iter()
+        .filter(|d| opts.targets.is_empty() || opts.targets.contains(&d.wec))
+        .collect();
     out
 }
 

@@ -52,6 +52,8 @@ pub enum Kind {
     Lease,
     /// A KubeFlex control plane on a hosting cluster (how KubeStellar finds its ITS and WDS).
     ControlPlane,
+    /// What KubeStellar's transport writes on the ITS for a WEC's work agent.
+    ManifestWork,
 }
 
 impl Kind {
@@ -70,6 +72,7 @@ impl Kind {
             Kind::CertificateSigningRequest => "certificates.k8s.io/v1",
             Kind::Lease => "coordination.k8s.io/v1",
             Kind::ControlPlane => "tenancy.kflex.kubestellar.org/v1alpha1",
+            Kind::ManifestWork => "work.open-cluster-management.io/v1",
         }
     }
 
@@ -104,6 +107,7 @@ impl Kind {
             Kind::CertificateSigningRequest => "certificatesigningrequests",
             Kind::Lease => "leases",
             Kind::ControlPlane => "controlplanes",
+            Kind::ManifestWork => "manifestworks",
         }
     }
 
@@ -118,6 +122,7 @@ impl Kind {
                 | Kind::Secret
                 | Kind::Deployment
                 | Kind::Lease
+                | Kind::ManifestWork
         )
     }
 
@@ -140,6 +145,7 @@ impl Kind {
             Kind::CertificateSigningRequest => "CertificateSigningRequest",
             Kind::Lease => "Lease",
             Kind::ControlPlane => "ControlPlane",
+            Kind::ManifestWork => "ManifestWork",
         }
     }
 }

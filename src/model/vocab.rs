@@ -18,6 +18,10 @@ pub const PROPERTIES_NS: &str = "customization-properties";
 /// The OCM work agent's service account on every WEC: namespace and name.
 pub const WORK_SA: (&str, &str) = ("open-cluster-management-agent", "klusterlet-work-sa");
 
+/// The label KubeStellar's transport puts on each ManifestWork: the Binding (named after its
+/// BindingPolicy) it delivers.
+pub const ORIGIN_BINDING_LABEL: &str = "transport.kubestellar.io/originOwnerReferenceBindingKey";
+
 /// The apply lock on the ITS: the Lease's namespace and name.
 pub const LOCK: (&str, &str) = ("fleet-system", "fleet-apply");
 /// Annotation on the lock's Lease describing its holder (JSON).

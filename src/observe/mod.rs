@@ -25,7 +25,7 @@ use crate::model::registration::{
     bootstrap_secret_ref, klusterlet_ref, managed_cluster_ref, needs_wec_read, registered,
 };
 use crate::model::vocab::ocm::{AGENT_LEASE, CLUSTER_NAME_LABEL};
-use crate::model::vocab::{PROPERTIES_NS, fleet_selector};
+use crate::model::vocab::{ORIGIN_BINDING_LABEL, PROPERTIES_NS, fleet_selector};
 use crate::model::{Failure, Kind, LastApplied, Location, ObjectRef, ObservedFleet, WecName};
 
 /// Called as WECs are read: `(done, total)`.
@@ -244,6 +244,25 @@ pub async fn observe(
     let (its, wds) = tokio::join!(its, wds);
     record(&mut observed, Location::Its, its)?;
     record(&mut observed, Location::Wds, wds)?;
+    // What KubeStellar delivered of fleet's downsync RBAC: one LIST of its ManifestWorks.
+    if fleet.wds.is_some()
+        && fleet
+            .wecs
+            .values()
+            .any(|w| fleet.uses_mode(w, RbacMode::Downsync))
+        && !observed.unreadable.contains_key(&Location::Its)
+    {
+        let works = async {
+            let c = clients.get(&fleet.its.access).await?;
+            let mut o = ObservedFleet::default();
+            let items = c
+                .list(Kind::ManifestWork, None, Some(ORIGIN_BINDING_LABEL))
+                .await?;
+            o.insert_list(&Location::Its, Kind::ManifestWork, items);
+            Ok(o)
+        };
+        record(&mut observed, Location::Its, works.await)?;
+    }
     if opts.agent_leases && !observed.unreadable.contains_key(&Location::Its) {
         let leases = async {
             let c = clients.get(&fleet.its.access).await?;

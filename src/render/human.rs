@@ -14,8 +14,8 @@ use owo_colors::{OwoColorize, Style};
 use super::layout::{Place, destroys, legend, object_title, object_with_location, sections};
 use super::lines::{Line, Mark, change_lines};
 use super::words::{
-    cause_summary, closing_line, incomplete_warning, its_description, object_notes, short_digest,
-    symbol, unchanged_words,
+    cause_summary, closing_line, delivery_line, delivery_summary, incomplete_warning,
+    its_description, object_notes, short_digest, symbol, unchanged_words,
 };
 use super::{Header, Subject};
 use crate::diff::{ActionKind, Change};
@@ -242,6 +242,18 @@ fn footer(out: &mut String, p: &Painter, plan: &Plan, header: &Header) {
         };
         block.push_str(&p.paint(&format!("{what} ({n}): {shown}"), dim));
         block.push('\n');
+    }
+    if !d.deliveries.is_empty() {
+        let undelivered: Vec<_> = d.deliveries.iter().filter(|x| !x.delivered()).collect();
+        block.push_str(&p.paint(&delivery_summary(&d.deliveries), bold));
+        block.push('\n');
+        for x in undelivered {
+            block.push_str(&format!(
+                "  {} {}\n",
+                p.paint("!", Style::new().red()),
+                delivery_line(x)
+            ));
+        }
     }
     if !block.is_empty() {
         out.push('\n');

@@ -7,7 +7,7 @@
 //! # Plan and drift report, `format_version` 1.2
 //!
 //! 1.1 added `help` to `unreadable` entries; 1.2 added registration: the actions `register`
-//! and `deregister`, their counts, and `registration` on changes.
+//! and `deregister`, their counts, and `registration` on changes; 1.3 added `deliveries`.
 //!
 //! Versioning follows Terraform's JSON plan: a minor bump only adds keys (consumers must
 //! ignore keys they do not know); a major bump breaks compatibility (consumers must reject a
@@ -16,7 +16,7 @@
 //!
 //! ```text
 //! {
-//!   "format_version": "1.2",
+//!   "format_version": "1.3",
 //!   "report":        "plan" | "drift",
 //!   "its_context":   string,              kubeconfig context of the ITS
 //!   "its_server":    string | null,       its API server URL
@@ -81,7 +81,12 @@
 //!                                         to check
 //!   "unmanaged_wecs": [string],           on the ITS, not in fleet.toml, never touched
 //!   "orphaned_wecs":  [string],           fleet managed them, gone from fleet.toml
-//!   "unchanged_wecs": [string]            in fleet.toml, nothing to change
+//!   "unchanged_wecs": [string],           in fleet.toml, nothing to change
+//!   "deliveries": [{                      KubeStellar's delivery of the downsync RBAC
+//!     "wec": string, "expansion": string, fleet has in place (ManifestWorks on the ITS)
+//!     "state": "applied" | "pending" | "failed",
+//!     "message": string | null            why pending, or the work agent's failure
+//!   }]
 //! }
 //! ```
 //!
@@ -131,13 +136,14 @@ use std::collections::BTreeMap;
 
 use super::Header;
 use super::words::{action_name, blocked_text, cause_manager, cause_name, reason_text, stop_text};
+use crate::diff::delivery::DeliveryState;
 use crate::diff::{Action, ActionKind, Cause, Change, FieldChange};
 use crate::model::{Failure, Location, ObjectRef};
 use crate::plan::Plan;
 use crate::plan::report::{ApplyReport, Outcome};
 
 /// The plan document's schema version written by this build.
-pub const FORMAT_VERSION: &str = "1.2";
+pub const FORMAT_VERSION: &str = "1.3";
 /// The apply report's schema version written by this build.
 pub const APPLY_FORMAT_VERSION: &str = "1.1";
 
@@ -168,6 +174,16 @@ pub struct JsonPlan {
     pub unmanaged_wecs: Vec<String>,
     pub orphaned_wecs: Vec<String>,
     pub unchanged_wecs: Vec<String>,
+    pub deliveries: Vec<JsonDelivery>,
+}
+
+/// One WEC's downsync grant, as KubeStellar delivered it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonDelivery {
+    pub wec: String,
+    pub expansion: String,
+    pub state: String,
+    pub message: Option<String>,
 }
 
 /// Terraform's counts.
@@ -456,6 +472,23 @@ pub fn document(plan: &Plan, header: &Header) -> JsonPlan {
         unmanaged_wecs: names(&d.unmanaged_wecs),
         orphaned_wecs: names(&d.orphaned_wecs),
         unchanged_wecs: names(&d.unchanged_wecs),
+        deliveries: d
+            .deliveries
+            .iter()
+            .map(|x| {
+                let (state, message) = match &x.state {
+                    DeliveryState::Applied => ("applied", None),
+                    DeliveryState::Pending(m) => ("pending", Some(m.clone())),
+                    DeliveryState::Failed(m) => ("failed", Some(m.clone())),
+                };
+                JsonDelivery {
+                    wec: x.wec.to_string(),
+                    expansion: x.expansion.to_string(),
+                    state: state.to_owned(),
+                    message,
+                }
+            })
+            .collect(),
     }
 }
 

@@ -16,8 +16,8 @@
 use super::layout::{Place, Section, changed_wecs, destroys, object_title, sections};
 use super::lines::{Line, Mark, change_lines};
 use super::words::{
-    action_word, cause_summary, closing_line, object_notes, reason_text, report_noun, short_digest,
-    symbol, unchanged_words,
+    action_word, cause_summary, closing_line, delivery_line, delivery_summary, object_notes,
+    reason_text, report_noun, short_digest, symbol, unchanged_words,
 };
 use super::{Header, Subject};
 use crate::diff::{Action, ActionKind, Change};
@@ -272,6 +272,22 @@ pub fn render(plan: &Plan, header: &Header) -> String {
     }
 
     let mut lists = Vec::new();
+    if !d.deliveries.is_empty() {
+        let undelivered: Vec<String> = d
+            .deliveries
+            .iter()
+            .filter(|x| !x.delivered())
+            .map(|x| format!("`{}`", delivery_line(x)))
+            .collect();
+        let (text, missing) = fitting(&undelivered, NAMES_BUDGET, |n| format!(", … and {n} more"));
+        left.names += missing;
+        let summary = delivery_summary(&d.deliveries);
+        lists.push(if undelivered.is_empty() {
+            format!("**{summary}**")
+        } else {
+            format!("**{summary}** {text}")
+        });
+    }
     let mut names_list = |list: &[WecName]| {
         let entries: Vec<String> = list
             .iter()

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::{Header, Subject};
+use crate::diff::delivery::{Delivery, DeliveryState};
 use crate::diff::{ActionKind, Blocked, Cause, Change, Reason};
 use crate::model::Kind;
 use crate::model::text::plural;
@@ -219,6 +220,7 @@ pub(crate) fn closing_line(plan: &Plan, header: &Header) -> String {
     let s = &plan.summary;
     let n = plan.diff.changes.len();
     let unread = plan.diff.unreadable.len();
+    let undelivered = plan.diff.undelivered();
     match (header.subject, n, unread) {
         (Subject::Plan, 0, 0) if header.targets.is_empty() => {
             "No changes. The fleet matches fleet.toml.".into()
@@ -246,6 +248,10 @@ pub(crate) fn closing_line(plan: &Plan, header: &Header) -> String {
             line.push('.');
             line
         }
+        (Subject::Drift, 0, 0) if undelivered > 0 => format!(
+            "No drift in fleet's objects, but {} not delivered on the WECs.",
+            plural(undelivered, "downsync grant is", "downsync grants are")
+        ),
         (Subject::Drift, 0, 0) => "No drift.".into(),
         (Subject::Drift, 0, _) => format!(
             "No drift in what could be read, but the check is incomplete: {} could not be read.",
@@ -395,6 +401,9 @@ pub fn problem_text(p: &Problem) -> String {
             Some(s) => format!("{name} is {s:?}"),
             None => format!("no {name} condition"),
         },
+        Problem::NotDelivered(d) => delivery_line(d)
+            .split_once(": ")
+            .map_or_else(String::new, |(_, rest)| rest.to_owned()),
         Problem::OutOfSync { aspect, sync } => match sync {
             Sync::Drifted {
                 manager: Some(m), ..
@@ -404,5 +413,32 @@ pub fn problem_text(p: &Problem) -> String {
             Sync::Blocked(_) => format!("{} wait on registration", aspect.as_str()),
             _ => format!("{} unknown", aspect.as_str()),
         },
+    }
+}
+
+/// `KubeStellar delivered 3 of 4 downsync grants (ManifestWorks Applied on the ITS):`.
+pub fn delivery_summary(deliveries: &[Delivery]) -> String {
+    let done = deliveries.iter().filter(|d| d.delivered()).count();
+    if done == deliveries.len() {
+        format!(
+            "KubeStellar delivered all {} (ManifestWorks Applied on the ITS).",
+            plural(done, "downsync grant", "downsync grants")
+        )
+    } else {
+        format!(
+            "KubeStellar delivered {done} of {} (ManifestWorks Applied on the ITS); not delivered:",
+            plural(deliveries.len(), "downsync grant", "downsync grants")
+        )
+    }
+}
+
+/// `wec/cluster2: rbac aw pending: no ManifestWork …`.
+pub fn delivery_line(d: &Delivery) -> String {
+    match &d.state {
+        DeliveryState::Applied => format!("wec/{}: rbac {} applied", d.wec, d.expansion),
+        DeliveryState::Pending(why) => {
+            format!("wec/{}: rbac {} pending: {why}", d.wec, d.expansion)
+        }
+        DeliveryState::Failed(why) => format!("wec/{}: rbac {} failed: {why}", d.wec, d.expansion),
     }
 }

@@ -88,6 +88,8 @@ pub enum Problem {
     },
     /// Labels, properties or RBAC differ from fleet.toml.
     OutOfSync { aspect: Aspect, sync: Sync },
+    /// A downsync grant KubeStellar has not delivered to the WEC.
+    NotDelivered(crate::diff::delivery::Delivery),
 }
 
 /// What fleet.toml declares for a WEC.
@@ -382,6 +384,13 @@ pub fn status(
                 });
             }
         }
+        problems.extend(
+            diff.deliveries
+                .iter()
+                .filter(|d| d.wec == name && !d.delivered())
+                .cloned()
+                .map(Problem::NotDelivered),
+        );
         rows.push(WecStatus {
             managed: wec.is_some(),
             context: wec.map(|w| w.access.context.clone()),

@@ -589,7 +589,7 @@ pub async fn outputs_json_markdown_and_targeting(ctx: &Ctx) -> TestResult {
     let j = fleet(ctx, &toml, &["plan", "--output", "json"])?;
     let v: Value = serde_json::from_str(&j.stdout).map_err(|e| format!("plan json: {e}\n{j}"))?;
     ensure!(
-        v["format_version"] == "1.2",
+        v["format_version"] == "1.3",
         "format_version: {}",
         v["format_version"]
     );

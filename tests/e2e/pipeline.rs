@@ -204,7 +204,7 @@ pub async fn a_saved_plan_applies_as_reviewed_and_a_stale_one_writes_nothing(
     let v: Value =
         serde_json::from_str(&json_view.stdout).map_err(|e| format!("{e}\n{json_view}"))?;
     ensure!(
-        v["format_version"] == "1.2" && v["summary"]["change"] == 2,
+        v["format_version"] == "1.3" && v["summary"]["change"] == 2,
         "show --output json:\n{json_view}"
     );
     let md = w.run(ctx, &["show", "plan.json", "--output", "markdown"])?;

@@ -1,0 +1,206 @@
+//! Whether KubeStellar delivered fleet's downsync RBAC, as the ITS tells it: for each WEC
+//! listing a `downsync` expansion whose objects fleet has in place, the ManifestWork the
+//! transport wrote in the WEC's namespace for the expansion's BindingPolicy, and its
+//! `Applied` condition. "In sync" on the WDS is not "granted on the WEC": when the binding
+//! or transport controller never delivered, or the work agent failed to apply, this says so.
+
+use serde_json::Value;
+
+use crate::config::model::{DesiredFleet, RbacMode};
+use crate::model::vocab::{ORIGIN_BINDING_LABEL, binding_policy_name};
+use crate::model::{ExpansionName, Kind, Location, ObservedFleet, WecName};
+
+use super::Change;
+
+/// How far a downsync grant got.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum DeliveryState {
+    /// The work agent applied it (`Applied` is True).
+    Applied,
+    /// No ManifestWork yet, or not applied yet: why.
+    Pending(String),
+    /// The work agent could not apply it: the condition's message.
+    Failed(String),
+}
+
+/// One WEC's downsync grant.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Delivery {
+    pub wec: WecName,
+    pub expansion: ExpansionName,
+    pub state: DeliveryState,
+}
+
+impl Delivery {
+    /// Applied on the WEC.
+    pub fn delivered(&self) -> bool {
+        self.state == DeliveryState::Applied
+    }
+}
+
+fn applied(work: &Value) -> DeliveryState {
+    let conditions = work
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let applied = conditions
+        .iter()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some("Applied"));
+    match applied {
+        Some(c) if c.get("status").and_then(Value::as_str) == Some("True") => {
+            DeliveryState::Applied
+        }
+        Some(c) if c.get("status").and_then(Value::as_str) == Some("False") => {
+            DeliveryState::Failed(
+                c.get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("Applied is False")
+                    .to_owned(),
+            )
+        }
+        _ => DeliveryState::Pending("the work agent has not applied it yet".into()),
+    }
+}
+
+/// The deliveries to report, when the ITS's ManifestWorks were read. A WEC whose own side
+/// is not in place yet (a pending change to the expansion's objects or to the WEC's
+/// ManagedCluster, or the WEC unregistered) is not reported: apply comes first.
+pub fn deliveries(
+    fleet: &DesiredFleet,
+    observed: &ObservedFleet,
+    changes: &[Change],
+) -> Vec<Delivery> {
+    if !observed
+        .listed
+        .contains(&(Location::Its, Kind::ManifestWork))
+    {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for wec in fleet.wecs.values() {
+        let mc = crate::model::registration::managed_cluster_ref(&wec.name);
+        let Some(live) = observed.get(&mc) else {
+            continue;
+        };
+        if !crate::model::registration::registered(live) {
+            continue;
+        }
+        for e in fleet
+            .expansions_of(wec)
+            .filter(|e| e.mode == RbacMode::Downsync)
+        {
+            let pending_here = changes.iter().any(|c| {
+                c.expansion.as_ref() == Some(&e.name)
+                    || (c.object == mc && c.wec.as_ref() == Some(&wec.name))
+            });
+            if pending_here {
+                continue;
+            }
+            let binding = binding_policy_name(&e.name);
+            let works: Vec<&Value> = observed
+                .of_kind(Kind::ManifestWork)
+                .filter(|(r, w)| {
+                    r.namespace.as_deref() == Some(wec.name.as_str())
+                        && w.pointer("/metadata/labels")
+                            .and_then(|l| l.get(ORIGIN_BINDING_LABEL))
+                            .and_then(Value::as_str)
+                            == Some(binding.as_str())
+                })
+                .map(|(_, w)| w)
+                .collect();
+            let state = if works.is_empty() {
+                DeliveryState::Pending(format!(
+                    "no ManifestWork for BindingPolicy {binding} in namespace {} on the ITS: KubeStellar's binding or transport controller has not delivered it",
+                    wec.name
+                ))
+            } else {
+                works
+                    .iter()
+                    .map(|w| applied(w))
+                    .find(|s| *s != DeliveryState::Applied)
+                    .unwrap_or(DeliveryState::Applied)
+            };
+            out.push(Delivery {
+                wec: wec.name.clone(),
+                expansion: e.name.clone(),
+                state,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::diff::fixtures::managed_cluster;
+
+    fn work(wec: &str, binding: &str, applied: Option<(&str, &str)>) -> Value {
+        let mut w = json!({"apiVersion": "work.open-cluster-management.io/v1", "kind": "ManifestWork",
+            "metadata": {"name": format!("{binding}-wds1-0"), "namespace": wec,
+                         "labels": {ORIGIN_BINDING_LABEL: binding}}});
+        if let Some((status, message)) = applied {
+            w["status"] = json!({"conditions": [{"type": "Applied", "status": status, "message": message}]});
+        }
+        w
+    }
+
+    #[test]
+    fn applied_pending_and_failed_grants_are_told_apart() {
+        let fleet = crate::config::from_str(
+            Path::new("fleet.toml"),
+            r#"
+[its]
+context = "its1"
+[wds]
+context = "wds1"
+[rbac.aw]
+mode = "downsync"
+[[rbac.aw.rules]]
+api_groups = ["workload.codeflare.dev"]
+resources = ["appwrappers"]
+verbs = ["get"]
+[defaults]
+rbac = ["aw"]
+[wec.c1]
+[wec.c2]
+[wec.c3]
+[wec.c4]
+"#,
+        )
+        .unwrap()
+        .fleet;
+        let mut o = ObservedFleet::default();
+        let mcs = ["c1", "c2", "c3"].map(|n| managed_cluster(n, json!({}), vec![], None));
+        o.insert_list(&Location::Its, Kind::ManagedCluster, mcs);
+        o.insert_list(
+            &Location::Its,
+            Kind::ManifestWork,
+            [
+                work("c1", "fleet-rbac-aw", Some(("True", "Apply manifest work complete"))),
+                work("c2", "fleet-rbac-aw", Some(("False", "clusterroles is forbidden"))),
+                work("c2", "other-binding", Some(("True", ""))),
+            ],
+        );
+        let got = deliveries(&fleet, &o, &[]);
+        let states: Vec<(&str, &DeliveryState)> =
+            got.iter().map(|d| (d.wec.as_str(), &d.state)).collect();
+        assert_eq!(states.len(), 3, "c4 is not registered: not reported");
+        assert_eq!(states[0], ("c1", &DeliveryState::Applied));
+        assert_eq!(
+            states[1],
+            ("c2", &DeliveryState::Failed("clusterroles is forbidden".into()))
+        );
+        assert!(matches!(states[2], ("c3", DeliveryState::Pending(why)) if why.contains("no ManifestWork")));
+
+        // Without the ManifestWorks read, nothing is claimed.
+        let mut unread = o.clone();
+        unread.listed.remove(&(Location::Its, Kind::ManifestWork));
+        assert!(deliveries(&fleet, &unread, &[]).is_empty());
+    }
+}
