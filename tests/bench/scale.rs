@@ -402,6 +402,9 @@ async fn write_one(api: &Api<DynamicObject>, i: usize, what: &Write) -> bool {
     match what {
         Write::Create => {
             let mut mc = meta(json!({"cluster.open-cluster-management.io/clusterset": "default"}));
+            // With the finalizer OCM's GC controller would add, the hub has nothing to write.
+            mc["metadata"]["finalizers"] =
+                json!(["cluster.open-cluster-management.io/resource-cleanup"]);
             mc["spec"] = json!({"hubAcceptsClient": false});
             // Joined and Available, as their agents would report; no HubAccepted condition,
             // so the hub's controllers leave them alone.
@@ -1314,6 +1317,14 @@ fn across_n(rows: &[Row], ns: &[usize]) -> Vec<Row> {
     out
 }
 
+/// The 1-minute load average, from `/proc/loadavg`.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".into())
+}
+
 fn main() {
     // `cargo test --benches` runs benches as tests: keep that quick and meaningful.
     let quick = !std::env::args().any(|a| a == "--bench");
@@ -1338,11 +1349,20 @@ fn main() {
     let t0 = Instant::now();
     let mut rows = Vec::new();
     let mut problems = Vec::new();
+    let mut runs = Vec::new();
     for &n in &ns {
         let sample = LOOP_SAMPLE.min(n);
         let t = Instant::now();
+        let load = loadavg();
         let (r, p) = rt.block_on(measure_n(n, &bins.kubectl, sample));
-        eprintln!("bench: N={n} done in {:.0} s", t.elapsed().as_secs_f64());
+        let took = t.elapsed().as_secs_f64();
+        eprintln!("bench: N={n} done in {took:.0} s");
+        // The machine is shared: its load says how much the figures were disturbed.
+        runs.push(format!(
+            "N = {}: {took:.0} s, load average {load} → {}",
+            num(n as f64),
+            loadavg()
+        ));
         rows.extend(r);
         problems.extend(p);
     }
@@ -1356,6 +1376,7 @@ fn main() {
         t0.elapsed().as_secs_f64()
     );
     print_table(&rows);
+    println!("\nper N: {}", runs.join("; "));
     println!("\nraw figures:");
     for r in &rows {
         if r.raw.is_empty() && r.reqs.is_none() {
