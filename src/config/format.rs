@@ -570,6 +570,22 @@ fn has_comments(table: &Table) -> bool {
         })
 }
 
+/// Canonical spacing inside a one-line array or inline table, nested ones included: the
+/// entries of a dotted inline table (`x = { a.b = [1,] }`) are formatted as they will be
+/// once they are read back as a dotted table, so that formatting is idempotent.
+fn fmt_single_line(value: &mut Value) {
+    match value {
+        Value::InlineTable(t) => {
+            for (_, inner) in t.iter_mut() {
+                fmt_single_line(inner);
+            }
+            t.fmt();
+        }
+        Value::Array(a) => a.fmt(),
+        _ => {}
+    }
+}
+
 /// `key = value` spacing, unindented keys, trailing comments kept where they were.
 fn tidy_values(table: &mut Table) {
     let mut first = true;
@@ -585,11 +601,7 @@ fn tidy_values(table: &mut Table) {
         let trailing = trailing_comment(value.decor());
         let single_line = !value.to_string().contains('\n');
         if single_line {
-            match value {
-                Value::InlineTable(t) => t.fmt(),
-                Value::Array(a) => a.fmt(),
-                _ => {}
-            }
+            fmt_single_line(value);
         }
         value.decor_mut().set_prefix(" ");
         value.decor_mut().set_suffix(trailing);

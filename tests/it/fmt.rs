@@ -159,3 +159,17 @@ fn line_breaks_inside_multi_line_strings_are_values() {
         assert_eq!(fmt(&once), once);
     }
 }
+
+/// A dotted key inside an inline rule becomes a dotted key of the rule's table: formatting
+/// it once is formatting it for good (found by the fuzz test).
+#[test]
+fn dotted_keys_in_inline_rules_are_formatted_once() {
+    let text =
+        "[rbac.r]\nmode = \"direct\"\nrules = [{ verbs = [\"get\",], x.y = [\"a\", \"b\",] }]\n";
+    let once = fmt(text);
+    assert_eq!(fmt(&once), once);
+    assert_eq!(
+        toml::from_str::<toml::Table>(text).unwrap(),
+        toml::from_str::<toml::Table>(&once).unwrap()
+    );
+}
