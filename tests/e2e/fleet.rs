@@ -219,13 +219,30 @@ pub async fn labels_are_added_changed_and_removed_leaving_others_alone(ctx: &Ctx
 
 pub async fn properties_configmap_created_changed_and_pruned_of_keys(ctx: &Ctx) -> TestResult {
     let its = ctx.lab.client("its1").await?;
-    let ns = Api::<Namespace>::all(its.clone())
+    // KubeStellar's transport controller creates the namespace when it starts: take it away
+    // to test that fleet creates it.
+    let namespaces = Api::<Namespace>::all(its.clone());
+    if namespaces
         .get_opt("customization-properties")
-        .await?;
-    ensure!(
-        ns.is_none(),
-        "the lab should start without customization-properties (to test its creation)"
-    );
+        .await?
+        .is_some()
+    {
+        namespaces
+            .delete("customization-properties", &Default::default())
+            .await?;
+    }
+    let t0 = std::time::Instant::now();
+    while namespaces
+        .get_opt("customization-properties")
+        .await?
+        .is_some()
+    {
+        ensure!(
+            t0.elapsed() < Duration::from_secs(60),
+            "namespace customization-properties still there 60 s after its deletion"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     let v1 = format!(
         "{HEADER}[wec.cluster1]\nproperties = {{ clusterURL = \"https://my.clusters/1001-abcd\", datacenter = \"us-east-1a\", maxPods = \"100\" }}\n"
     );

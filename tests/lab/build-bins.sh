@@ -4,6 +4,10 @@
 #   kubectl                                   from the same k8s.io/kubernetes module (go/k8s; the
 #                                             scale benchmark compares fleet with it)
 #   registration, registration-operator       from open-cluster-management.io/ocm (wrapper module go/ocm)
+#   controller-manager, ocm-transport-controller
+#                                             from github.com/kubestellar/kubestellar (wrapper module
+#                                             go/kubestellar: its own k8s.io v0.32.13 and
+#                                             controller-runtime v0.20.4, apart from OCM's)
 #   actionlint                                from github.com/rhysd/actionlint (wrapper module go/actionlint;
 #                                             the e2e test lints examples/ci/github-actions.yml with it)
 # A no-op when the cache is warm. Prints the cache directory on stdout.
@@ -18,11 +22,13 @@ module_version() { sed -n "s|^[[:space:]]*\(require \)\{0,1\}$2 v\([^ ]*\).*$|\2
 k8s_version=$(module_version "$here/go/k8s" k8s.io/kubernetes)
 ocm_version=$(module_version "$here/go/ocm" open-cluster-management.io/ocm)
 actionlint_version=$(module_version "$here/go/actionlint" github.com/rhysd/actionlint)
-[ -n "$k8s_version" ] && [ -n "$ocm_version" ] && [ -n "$actionlint_version" ] || { echo "lab-build: cannot read module versions from $here/go/*/go.mod" >&2; exit 1; }
+ks_version=$(module_version "$here/go/kubestellar" github.com/kubestellar/kubestellar)
+[ -n "$k8s_version" ] && [ -n "$ocm_version" ] && [ -n "$actionlint_version" ] && [ -n "$ks_version" ] || { echo "lab-build: cannot read module versions from $here/go/*/go.mod" >&2; exit 1; }
 k8s_out="$cache/k8s-v$k8s_version"
 ocm_out="$cache/ocm-v$ocm_version"
 actionlint_out="$cache/actionlint-v$actionlint_version"
 kubectl_out="$cache/kubectl-v$k8s_version"
+ks_out="$cache/kubestellar-v$ks_version"
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false"
 mkdir -p "$cache"
@@ -64,6 +70,12 @@ build_into "$kubectl_out" "$here/go/k8s" "$k8s_ld" k8s.io/kubernetes/cmd/kubectl
 build_into "$ocm_out" "$here/go/ocm" "-s -w" \
   open-cluster-management.io/ocm/cmd/registration open-cluster-management.io/ocm/cmd/registration-operator
 
+# KubeStellar's controller-manager (binding controller) and OCM transport controller, which the
+# lab runs so that downsync and templates travel the real chain (see README, Measurements).
+build_into "$ks_out" "$here/go/kubestellar" "-s -w" \
+  github.com/kubestellar/kubestellar/cmd/controller-manager \
+  github.com/kubestellar/kubestellar/pkg/transport/ocm-transport-controller
+
 # About 13 s on 2 cores with empty Go caches (downloads included).
 build_into "$actionlint_out" "$here/go/actionlint" "-s -w" github.com/rhysd/actionlint/cmd/actionlint
 
@@ -74,8 +86,21 @@ if [ -z "$api_dir" ] || [ ! -d "$api_dir" ]; then
   api_dir=$(cd "$here/go/ocm" && go mod download -json open-cluster-management.io/api | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
 fi
 ocm_dir=$(cd "$here/go/ocm" && go list -m -f '{{.Dir}}' open-cluster-management.io/ocm)
-ks_version=v0.30.0   # KubeStellar release whose CRDs the WDS serves
-ks_dir=$(cd "$here/go/ocm" && go mod download -json "github.com/kubestellar/kubestellar@$ks_version" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+# module_dir WRAPPER MODULE — where the Go module cache holds the version WRAPPER requires.
+module_dir() {
+  local dir
+  dir=$(cd "$1" && go list -m -f '{{.Dir}}' "$2")
+  if [ -z "$dir" ] || [ ! -d "$dir" ]; then
+    dir=$(cd "$1" && go mod download -json "$2@$(module_version "$1" "$2")" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  fi
+  [ -n "$dir" ] && [ -d "$dir" ] || { echo "lab-build: $2 is not in the Go module cache" >&2; exit 1; }
+  echo "$dir"
+}
+# The KubeStellar release whose controllers run is the one whose CRDs the WDS serves; KubeFlex's
+# ControlPlane CRD (the hosting cluster's, through which the controller-manager finds the WDS
+# and the ITS) comes from the kubeflex version that release requires.
+ks_dir=$(module_dir "$here/go/kubestellar" github.com/kubestellar/kubestellar)
+kubeflex_dir=$(module_dir "$here/go/kubestellar" github.com/kubestellar/kubeflex)
 
 cat > "$cache/lab.env" <<EOF
 FLEET_LAB_KUBE_APISERVER=$k8s_out/kube-apiserver
@@ -85,6 +110,9 @@ FLEET_LAB_OCM_REGISTRATION_OPERATOR=$ocm_out/registration-operator
 FLEET_LAB_OCM_API_DIR=$api_dir
 FLEET_LAB_OCM_DIR=$ocm_dir
 FLEET_LAB_KUBESTELLAR_DIR=$ks_dir
+FLEET_LAB_KUBEFLEX_DIR=$kubeflex_dir
+FLEET_LAB_KUBESTELLAR_CONTROLLER_MANAGER=$ks_out/controller-manager
+FLEET_LAB_KUBESTELLAR_OCM_TRANSPORT_CONTROLLER=$ks_out/ocm-transport-controller
 FLEET_LAB_ACTIONLINT=$actionlint_out/actionlint
 FLEET_LAB_KUBECTL=$kubectl_out/kubectl
 EOF

@@ -24,6 +24,13 @@ pub struct Bins {
     pub ocm_dir: PathBuf,
     /// Root of the `github.com/kubestellar/kubestellar` module (KubeStellar CRDs).
     pub kubestellar_dir: PathBuf,
+    /// Root of the `github.com/kubestellar/kubeflex` module KubeStellar requires (the
+    /// `ControlPlane` CRD).
+    pub kubeflex_dir: PathBuf,
+    /// KubeStellar's `controller-manager` (the binding controller).
+    pub ks_controller_manager: PathBuf,
+    /// KubeStellar's `ocm-transport-controller` (Bindings → ManifestWorks).
+    pub ks_ocm_transport: PathBuf,
     /// `actionlint`, the GitHub Actions workflow linter (for the CI recipes' e2e test).
     pub actionlint: PathBuf,
     /// `kubectl`, from the same `k8s.io/kubernetes` module as `kube_apiserver` (for the
@@ -99,6 +106,9 @@ impl Bins {
             ocm_api_dir: get("FLEET_LAB_OCM_API_DIR")?,
             ocm_dir: get("FLEET_LAB_OCM_DIR")?,
             kubestellar_dir: get("FLEET_LAB_KUBESTELLAR_DIR")?,
+            kubeflex_dir: get("FLEET_LAB_KUBEFLEX_DIR")?,
+            ks_controller_manager: get("FLEET_LAB_KUBESTELLAR_CONTROLLER_MANAGER")?,
+            ks_ocm_transport: get("FLEET_LAB_KUBESTELLAR_OCM_TRANSPORT_CONTROLLER")?,
             actionlint: get("FLEET_LAB_ACTIONLINT")?,
             kubectl: get("FLEET_LAB_KUBECTL")?,
         };
@@ -108,6 +118,8 @@ impl Bins {
             &bins.kube_controller_manager,
             &bins.ocm_registration,
             &bins.ocm_registration_operator,
+            &bins.ks_controller_manager,
+            &bins.ks_ocm_transport,
             &bins.actionlint,
             &bins.kubectl,
         ]
@@ -115,7 +127,8 @@ impl Bins {
         .all(|p| p.is_file())
             && bins.ocm_api_dir.is_dir()
             && bins.ocm_dir.is_dir()
-            && bins.kubestellar_dir.is_dir();
+            && bins.kubestellar_dir.is_dir()
+            && bins.kubeflex_dir.is_dir();
         present.then_some(bins)
     }
 
@@ -193,5 +206,13 @@ impl Bins {
     /// applies to a WDS).
     pub fn kubestellar_crds(&self) -> Vec<PathBuf> {
         vec![self.kubestellar_dir.join("pkg/crd/files/crds.yaml")]
+    }
+
+    /// KubeFlex's `ControlPlane` CRD, which the lab's hosting cluster (the ITS) serves.
+    pub fn kubeflex_crds(&self) -> Vec<PathBuf> {
+        vec![
+            self.kubeflex_dir
+                .join("config/crd/bases/tenancy.kflex.kubestellar.org_controlplanes.yaml"),
+        ]
     }
 }

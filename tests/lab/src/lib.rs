@@ -5,10 +5,15 @@
 //! - **ITS** `its1`: kube-apiserver + kube-controller-manager (CSR signing with the client CA,
 //!   namespace, garbage-collector, root-CA publisher…), the OCM hub CRDs, OCM's real hub
 //!   registration controller, and what `clusteradm init` leaves behind;
-//! - **WDS** `wds1`: kube-apiserver + the KubeStellar CRDs;
+//! - **WDS** `wds1`: kube-apiserver + kube-controller-manager + the KubeStellar CRDs;
 //! - **WECs** `cluster1…clusterN`: kube-apiserver + kube-controller-manager, and the
-//!   klusterlet stand-in ([`klusterlet`]) that runs the real OCM agent once a join wrote the
-//!   bootstrap kubeconfig Secret.
+//!   klusterlet stand-in ([`klusterlet`]) that runs the real OCM agent (registration and work
+//!   agent) once a join wrote the bootstrap kubeconfig Secret;
+//! - KubeStellar's **controller-manager** (binding controller) and **OCM transport
+//!   controller**, so that what a BindingPolicy selects in the WDS travels the real chain
+//!   Binding → ManifestWork → work agent → WEC. The controller-manager finds the WDS and the
+//!   ITS through KubeFlex `ControlPlane`s: the ITS also plays KubeFlex's hosting cluster
+//!   ([`kubeflex`]).
 //!
 //! One kubeconfig holds every context. Everything is stopped and removed when the [`Lab`] is
 //! dropped (also on panic); children also die with the thread that started them.
@@ -19,6 +24,7 @@ pub mod fixtures;
 pub mod hub;
 pub mod klusterlet;
 pub mod kube_util;
+pub mod kubeflex;
 pub mod pki;
 pub mod process;
 
@@ -217,10 +223,10 @@ impl Lab {
             say(&format!("{name} ready"));
         }
 
-        for (name, role) in &names {
-            if matches!(role, Role::Its | Role::Wec) {
-                lab.start_controller_manager(&bins, &pki, name)?;
-            }
+        // The WDS too: KubeStellar's Bindings are owned by their BindingPolicies, and only the
+        // garbage collector deletes a Binding whose BindingPolicy went away.
+        for (name, _) in &names {
+            lab.start_controller_manager(&bins, &pki, name)?;
         }
         say("kube-controller-managers started; installing CRDs");
 
@@ -246,8 +252,18 @@ impl Lab {
         say("CRDs established; starting OCM hub registration controller");
         lab.start_hub_controller(&bins)?;
         lab.stand_in = Some(klusterlet::StandIn::start(&bins, wec_specs)?);
+        say(
+            "publishing the ControlPlanes its1 and wds1 (KubeFlex, hosted by its1); starting KubeStellar's controllers",
+        );
+        kube_util::install_crds(&its, &bins.kubeflex_crds()).await?;
+        lab.publish_control_planes(&its).await?;
+        let kubestellar = lab.start_kubestellar(&bins)?;
         // The hub controller is ready once it has created the default ManagedClusterSets.
         lab.wait_hub_controller(&its).await?;
+        for index in kubestellar {
+            lab.wait_started_workers(index, Duration::from_secs(120))
+                .await?;
+        }
         say(&format!(
             "lab ready in {:.1}s; kubeconfig {}",
             t0.elapsed().as_secs_f64(),
@@ -299,6 +315,17 @@ impl Lab {
             .chain(self.others.iter())
             .filter_map(|p| p.pid().map(|pid| (p.name().to_owned(), pid)))
             .collect()
+    }
+
+    /// The last `n` lines of the log of the process named `component` (as in [`Lab::pids`],
+    /// e.g. `ocm-transport-controller/wds1`), for messages of failed tests.
+    pub fn log_tail(&self, component: &str, n: usize) -> Option<String> {
+        let apiservers = self.apiservers.lock().expect("lock");
+        apiservers
+            .values()
+            .chain(self.others.iter())
+            .find(|p| p.name() == component)
+            .map(|p| p.log_tail(n))
     }
 
     /// Stops the kube-apiserver of `name` (the cluster becomes unreachable). For tests of
@@ -497,6 +524,113 @@ impl Lab {
                     "OCM hub controller did not create ManagedClusterSet default".into(),
                 ));
             }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// The ITS hosts KubeFlex's `ControlPlane`s `its1` and `wds1`, each pointing at a Secret
+    /// in [`kubeflex::NAMESPACE`] that holds the space's single-context admin kubeconfig
+    /// (servers on 127.0.0.1, CA data included: usable from this machine), and `Ready`.
+    async fn publish_control_planes(&self, host: &Client) -> Result<(), LabError> {
+        for (name, cptype, spec_type) in [("its1", "its", "vcluster"), ("wds1", "wds", "k8s")] {
+            let path = &self.planes[name].kubeconfig;
+            let text =
+                std::fs::read_to_string(path).map_err(io(format!("read {}", path.display())))?;
+            let secret = kubeflex::secret_name(name);
+            kubeflex::put_kubeconfig_secret(host, &secret, &text).await?;
+            kubeflex::put_control_plane(
+                host,
+                &kubeflex::ControlPlaneObject {
+                    name,
+                    cptype: Some(cptype),
+                    spec_type,
+                    secret: &secret,
+                    ready: true,
+                    reason: "Available",
+                },
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Starts KubeStellar's controller-manager (binding controller only: the status
+    /// controller would wait for the status add-on's API) and OCM transport controller;
+    /// returns their indexes in `others`, to wait for them.
+    fn start_kubestellar(&mut self, bins: &Bins) -> Result<Vec<usize>, LabError> {
+        let its = &self.planes["its1"];
+        let wds = &self.planes["wds1"];
+        let cm_args = vec![
+            // The hosting cluster, where the ControlPlanes are.
+            format!("--kubeconfig={}", its.kubeconfig.display()),
+            "--wds-name=wds1".to_owned(),
+            "--its-name=its1".to_owned(),
+            "--controllers=binding".to_owned(),
+            "--metrics-bind-address=127.0.0.1:0".to_owned(),
+            "--pprof-bind-address=127.0.0.1:0".to_owned(),
+            "--health-probe-bind-address=".to_owned(),
+            "-v=2".to_owned(),
+        ];
+        let cm = Proc::spawn(
+            "kubestellar-controller-manager/wds1",
+            &bins.ks_controller_manager,
+            &cm_args,
+            &wds.dir.join("kubestellar-controller-manager.log"),
+        )?;
+        self.others.push(cm);
+        let kc = self.kubeconfig.display().to_string();
+        let transport_args = vec![
+            format!("--wds-kubeconfig={kc}"),
+            "--wds-context=wds1".to_owned(),
+            format!("--transport-kubeconfig={kc}"),
+            "--transport-context=its1".to_owned(),
+            "--wds-name=wds1".to_owned(),
+            "--metrics-bind-address=127.0.0.1:0".to_owned(),
+            "--pprof-bind-address=127.0.0.1:0".to_owned(),
+            "-v=4".to_owned(),
+        ];
+        let transport = Proc::spawn(
+            "ocm-transport-controller/wds1",
+            &bins.ks_ocm_transport,
+            &transport_args,
+            &wds.dir.join("ocm-transport-controller.log"),
+        )?;
+        self.others.push(transport);
+        Ok(vec![self.others.len() - 2, self.others.len() - 1])
+    }
+
+    /// Waits until the controller at `others[index]` logs that its workers started (both of
+    /// KubeStellar's do, once their informers synced). The controller-manager polls up to 5
+    /// minutes for a missing ControlPlane or CRD without saying why: a timeout shows its log.
+    async fn wait_started_workers(
+        &mut self,
+        index: usize,
+        timeout: Duration,
+    ) -> Result<(), LabError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let p = &mut self.others[index];
+            let log = std::fs::read_to_string(p.log()).unwrap_or_default();
+            if log.to_ascii_lowercase().contains("started workers") {
+                return Ok(());
+            }
+            if let Some(status) = p.exited() {
+                return Err(LabError::Crashed {
+                    component: p.name().to_owned(),
+                    status: status.to_string(),
+                    log: p.log().display().to_string(),
+                    tail: p.log_tail(30),
+                });
+            }
+            if Instant::now() > deadline {
+                return Err(LabError::Timeout(format!(
+                    "{} did not start its workers within {timeout:?}; last lines of {}:\n{}",
+                    p.name(),
+                    p.log().display(),
+                    p.log_tail(30)
+                )));
+            }
+            self.check_alive()?;
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
