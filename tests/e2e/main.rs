@@ -22,6 +22,7 @@ macro_rules! tests {
 }
 
 mod fleet;
+mod kubestellar;
 mod lab;
 mod pipeline;
 mod recipes;
@@ -56,6 +57,8 @@ fn main() -> ExitCode {
             lab::wec_registers_to_available_and_unjoin_stops_agent,
             lab::ocm_manifests_match_the_modules,
         ];
+        // KubeStellar's chain, on cluster1 and cluster2; leaves nothing of its own behind.
+        v.extend(kubestellar::tests());
         v.extend(fleet::tests());
         v.extend(register::tests());
         v.extend(pipeline::tests());
