@@ -586,6 +586,19 @@ fn fmt_single_line(value: &mut Value) {
     }
 }
 
+/// The keys of a dotted inline table (`b` and `c` of `a.b.c = 1`): no spacing around them.
+fn tidy_dotted(table: &mut InlineTable) {
+    for (mut key, value) in table.iter_mut() {
+        key.leaf_decor_mut().clear();
+        key.dotted_decor_mut().clear();
+        if let Value::InlineTable(t) = value
+            && t.is_dotted()
+        {
+            tidy_dotted(t);
+        }
+    }
+}
+
 /// `key = value` spacing, unindented keys, trailing comments kept where they were.
 fn tidy_values(table: &mut Table) {
     let mut first = true;
@@ -597,6 +610,13 @@ fn tidy_values(table: &mut Table) {
             .set_prefix(format!("{blank}{comments}"));
         key.leaf_decor_mut().set_suffix(" ");
         first = false;
+        if let Value::InlineTable(t) = value
+            && t.is_dotted()
+        {
+            // `a.b = …` from inside an inline table: the spacing it had there.
+            key.dotted_decor_mut().clear();
+            tidy_dotted(t);
+        }
 
         let trailing = trailing_comment(value.decor());
         let single_line = !value.to_string().contains('\n');

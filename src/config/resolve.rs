@@ -38,7 +38,14 @@ pub(crate) fn resolve(raw: &RawFleet, base_dir: &Path) -> DesiredFleet {
     let its = raw.its.as_ref().map(|its| its.get_ref());
     let its = Its {
         access: its
-            .map(|i| access(&i.context, &i.control_plane, &i.hosting_context, &i.kubeconfig))
+            .map(|i| {
+                access(
+                    &i.context,
+                    &i.control_plane,
+                    &i.hosting_context,
+                    &i.kubeconfig,
+                )
+            })
             .unwrap_or_else(|| ClusterAccess::context("")),
         hub_api_server: its
             .and_then(|i| i.hub_api_server.as_ref())
@@ -56,7 +63,12 @@ pub(crate) fn resolve(raw: &RawFleet, base_dir: &Path) -> DesiredFleet {
     };
     let wds = raw.wds.as_ref().map(|wds| {
         let w = wds.get_ref();
-        access(&w.context, &w.control_plane, &w.hosting_context, &w.kubeconfig)
+        access(
+            &w.context,
+            &w.control_plane,
+            &w.hosting_context,
+            &w.kubeconfig,
+        )
     });
 
     let rbac = raw

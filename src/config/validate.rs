@@ -872,7 +872,10 @@ fn reserved_label(raw: &RawFleet, key: &Spanned<String>) -> Option<Problem> {
                 Code::KubernetesLabel,
                 format!("label {} uses a prefix reserved for Kubernetes", quoted(k)),
             )
-            .label(key.span(), format!("`{}/` is Kubernetes'", ticked(prefix).trim_matches('`')))
+            .label(
+                key.span(),
+                format!("{} is reserved for Kubernetes", ticked(&format!("{prefix}/"))),
+            )
             .help("the `kubernetes.io/` and `k8s.io/` prefixes (and their subdomains, such as `node.kubernetes.io/`) are reserved for Kubernetes components, which may set or remove these labels; use a prefix of your own, e.g. `example.com/tier`"),
         );
     }

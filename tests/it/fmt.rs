@@ -164,12 +164,15 @@ fn line_breaks_inside_multi_line_strings_are_values() {
 /// it once is formatting it for good (found by the fuzz test).
 #[test]
 fn dotted_keys_in_inline_rules_are_formatted_once() {
-    let text =
-        "[rbac.r]\nmode = \"direct\"\nrules = [{ verbs = [\"get\",], x.y = [\"a\", \"b\",] }]\n";
-    let once = fmt(text);
-    assert_eq!(fmt(&once), once);
-    assert_eq!(
-        toml::from_str::<toml::Table>(text).unwrap(),
-        toml::from_str::<toml::Table>(&once).unwrap()
-    );
+    for text in [
+        "[rbac.r]\nmode = \"direct\"\nrules = [{ verbs = [\"get\",], x.y = [\"a\", \"b\",] }]\n",
+        "[rbac.r]\nrules = [\n  { verbs = [], resources.s = [\n    'a',\n], x . y . z = 1 },\n]\n",
+    ] {
+        let once = fmt(text);
+        assert_eq!(fmt(&once), once, "{once}");
+        assert_eq!(
+            toml::from_str::<toml::Table>(text).unwrap(),
+            toml::from_str::<toml::Table>(&once).unwrap()
+        );
+    }
 }
