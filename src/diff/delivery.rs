@@ -1,8 +1,12 @@
-//! Whether KubeStellar delivered fleet's downsync RBAC, as the ITS tells it: for each WEC
-//! listing a `downsync` expansion whose objects fleet has in place, the ManifestWork the
-//! transport wrote in the WEC's namespace for the expansion's BindingPolicy, and its
-//! `Applied` condition. "In sync" on the WDS is not "granted on the WEC": when the binding
-//! or transport controller never delivered, or the work agent failed to apply, this says so.
+//! Whether fleet's RBAC is in effect on the WECs, as far as fleet can tell:
+//! - `downsync`: the ManifestWork KubeStellar's transport wrote in the WEC's namespace on the
+//!   ITS for the expansion's BindingPolicy, and its `Applied` condition ("in sync" on the WDS
+//!   is not "granted on the WEC": when the binding or transport controller never delivered,
+//!   or the work agent failed, this says so);
+//! - both modes, where the WEC's context is reachable: a SubjectAccessReview for the work
+//!   agent on the expansion's first rule, which tells whether the grant took effect.
+//!
+//! Only WECs whose own side fleet has in place are reported: apply comes first.
 
 use serde_json::Value;
 
@@ -23,11 +27,13 @@ pub enum DeliveryState {
     Failed(String),
 }
 
-/// One WEC's downsync grant.
+/// One WEC's grant of one RBAC expansion.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Delivery {
     pub wec: WecName,
     pub expansion: ExpansionName,
+    /// Downsync (through KubeStellar) or direct.
+    pub downsync: bool,
     pub state: DeliveryState,
 }
 
@@ -63,20 +69,39 @@ fn applied(work: &Value) -> DeliveryState {
     }
 }
 
-/// The deliveries to report, when the ITS's ManifestWorks were read. A WEC whose own side
-/// is not in place yet (a pending change to the expansion's objects or to the WEC's
-/// ManagedCluster, or the WEC unregistered) is not reported: apply comes first.
+/// What the work agent was told it may not do, for messages.
+fn denied(e: &crate::config::model::RbacExpansion) -> String {
+    let rule = e.rules.first();
+    let first = |v: Option<&Vec<String>>| v.and_then(|v| v.first()).cloned().unwrap_or_default();
+    let group = first(rule.map(|r| &r.api_groups));
+    let resource = first(rule.map(|r| &r.resources));
+    let what = if group.is_empty() {
+        resource
+    } else {
+        format!("{resource}.{group}")
+    };
+    let scope = e
+        .namespace
+        .as_ref()
+        .map(|ns| format!(" in {ns}"))
+        .unwrap_or_default();
+    format!(
+        "a SubjectAccessReview on the WEC says klusterlet-work-sa may not {} {what}{scope}",
+        first(rule.map(|r| &r.verbs))
+    )
+}
+
+/// The grants to report. A WEC whose own side is not in place yet (a pending change to the
+/// expansion's objects or to the WEC's ManagedCluster, or the WEC unregistered) is not
+/// reported; neither is a direct grant nobody could check.
 pub fn deliveries(
     fleet: &DesiredFleet,
     observed: &ObservedFleet,
     changes: &[Change],
 ) -> Vec<Delivery> {
-    if !observed
+    let works_read = observed
         .listed
-        .contains(&(Location::Its, Kind::ManifestWork))
-    {
-        return Vec::new();
-    }
+        .contains(&(Location::Its, Kind::ManifestWork));
     let mut out = Vec::new();
     for wec in fleet.wecs.values() {
         let mc = crate::model::registration::managed_cluster_ref(&wec.name);
@@ -86,44 +111,63 @@ pub fn deliveries(
         if !crate::model::registration::registered(live) {
             continue;
         }
-        for e in fleet
-            .expansions_of(wec)
-            .filter(|e| e.mode == RbacMode::Downsync)
-        {
+        for e in fleet.expansions_of(wec) {
             let pending_here = changes.iter().any(|c| {
                 c.expansion.as_ref() == Some(&e.name)
-                    || (c.object == mc && c.wec.as_ref() == Some(&wec.name))
+                    || c.wec.as_ref() == Some(&wec.name)
+                        && (c.object == mc || e.mode == RbacMode::Direct)
             });
             if pending_here {
                 continue;
             }
-            let binding = binding_policy_name(&e.name);
-            let works: Vec<&Value> = observed
-                .of_kind(Kind::ManifestWork)
-                .filter(|(r, w)| {
-                    r.namespace.as_deref() == Some(wec.name.as_str())
-                        && w.pointer("/metadata/labels")
-                            .and_then(|l| l.get(ORIGIN_BINDING_LABEL))
-                            .and_then(Value::as_str)
-                            == Some(binding.as_str())
-                })
-                .map(|(_, w)| w)
-                .collect();
-            let state = if works.is_empty() {
-                DeliveryState::Pending(format!(
-                    "no ManifestWork for BindingPolicy {binding} in namespace {} on the ITS: KubeStellar's binding or transport controller has not delivered it",
-                    wec.name
-                ))
-            } else {
-                works
-                    .iter()
-                    .map(|w| applied(w))
-                    .find(|s| *s != DeliveryState::Applied)
-                    .unwrap_or(DeliveryState::Applied)
+            let checked = observed
+                .grants
+                .get(&(wec.name.clone(), e.name.clone()))
+                .copied();
+            let downsync = e.mode == RbacMode::Downsync;
+            let state = match (downsync, checked) {
+                (false, None) => continue,
+                (false, Some(true)) => DeliveryState::Applied,
+                (false, Some(false)) => DeliveryState::Failed(denied(e)),
+                (true, _) if !works_read => continue,
+                (true, checked) => {
+                    let binding = binding_policy_name(&e.name);
+                    let works: Vec<&Value> = observed
+                        .of_kind(Kind::ManifestWork)
+                        .filter(|(r, w)| {
+                            r.namespace.as_deref() == Some(wec.name.as_str())
+                                && w.pointer("/metadata/labels")
+                                    .and_then(|l| l.get(ORIGIN_BINDING_LABEL))
+                                    .and_then(Value::as_str)
+                                    == Some(binding.as_str())
+                        })
+                        .map(|(_, w)| w)
+                        .collect();
+                    let state = if works.is_empty() {
+                        DeliveryState::Pending(format!(
+                            "no ManifestWork for BindingPolicy {binding} in namespace {} on the ITS: KubeStellar's binding or transport controller has not delivered it",
+                            wec.name
+                        ))
+                    } else {
+                        works
+                            .iter()
+                            .map(|w| applied(w))
+                            .find(|s| *s != DeliveryState::Applied)
+                            .unwrap_or(DeliveryState::Applied)
+                    };
+                    match (state, checked) {
+                        (DeliveryState::Applied, Some(false)) => DeliveryState::Failed(format!(
+                            "its ManifestWork is Applied, but {}",
+                            denied(e)
+                        )),
+                        (state, _) => state,
+                    }
+                }
             };
             out.push(Delivery {
                 wec: wec.name.clone(),
                 expansion: e.name.clone(),
+                downsync,
                 state,
             });
         }
@@ -145,7 +189,8 @@ mod tests {
             "metadata": {"name": format!("{binding}-wds1-0"), "namespace": wec,
                          "labels": {ORIGIN_BINDING_LABEL: binding}}});
         if let Some((status, message)) = applied {
-            w["status"] = json!({"conditions": [{"type": "Applied", "status": status, "message": message}]});
+            w["status"] =
+                json!({"conditions": [{"type": "Applied", "status": status, "message": message}]});
         }
         w
     }
@@ -182,8 +227,16 @@ rbac = ["aw"]
             &Location::Its,
             Kind::ManifestWork,
             [
-                work("c1", "fleet-rbac-aw", Some(("True", "Apply manifest work complete"))),
-                work("c2", "fleet-rbac-aw", Some(("False", "clusterroles is forbidden"))),
+                work(
+                    "c1",
+                    "fleet-rbac-aw",
+                    Some(("True", "Apply manifest work complete")),
+                ),
+                work(
+                    "c2",
+                    "fleet-rbac-aw",
+                    Some(("False", "clusterroles is forbidden")),
+                ),
                 work("c2", "other-binding", Some(("True", ""))),
             ],
         );
@@ -194,9 +247,23 @@ rbac = ["aw"]
         assert_eq!(states[0], ("c1", &DeliveryState::Applied));
         assert_eq!(
             states[1],
-            ("c2", &DeliveryState::Failed("clusterroles is forbidden".into()))
+            (
+                "c2",
+                &DeliveryState::Failed("clusterroles is forbidden".into())
+            )
         );
-        assert!(matches!(states[2], ("c3", DeliveryState::Pending(why)) if why.contains("no ManifestWork")));
+        assert!(
+            matches!(states[2], ("c3", DeliveryState::Pending(why)) if why.contains("no ManifestWork"))
+        );
+
+        // A SubjectAccessReview overrides an Applied ManifestWork that did not take effect.
+        let mut asked = o.clone();
+        asked.grants.insert(("c1".into(), "aw".into()), false);
+        let c1 = &deliveries(&fleet, &asked, &[])[0];
+        assert!(
+            matches!(&c1.state, DeliveryState::Failed(why) if why.contains("Applied, but a SubjectAccessReview") && why.contains("may not get appwrappers.workload.codeflare.dev")),
+            "{c1:?}"
+        );
 
         // Without the ManifestWorks read, nothing is claimed.
         let mut unread = o.clone();

@@ -762,6 +762,49 @@ impl Cluster {
         }
     }
 
+    /// Whether `user` may `verb` the `resource` (`pods` or `pods/log`) of API `group`, in
+    /// `namespace` (or cluster-wide), on object `name` (or any): a SubjectAccessReview,
+    /// which reads nothing and writes nothing.
+    pub async fn may(
+        &self,
+        user: &str,
+        verb: &str,
+        group: &str,
+        resource: &str,
+        namespace: Option<&str>,
+        name: Option<&str>,
+    ) -> Result<bool, KubeError> {
+        use k8s_openapi::api::authorization::v1::{
+            ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
+        };
+        let (resource, subresource) = match resource.split_once('/') {
+            Some((r, s)) => (r, Some(s.to_owned())),
+            None => (resource, None),
+        };
+        let review = SubjectAccessReview {
+            spec: SubjectAccessReviewSpec {
+                user: Some(user.to_owned()),
+                resource_attributes: Some(ResourceAttributes {
+                    verb: Some(verb.to_owned()),
+                    group: Some(group.to_owned()),
+                    resource: Some(resource.to_owned()),
+                    subresource,
+                    namespace: namespace.map(str::to_owned),
+                    name: name.map(str::to_owned),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let api: Api<SubjectAccessReview> = Api::all(self.client.clone());
+        let answer = api
+            .create(&PostParams::default(), &review)
+            .await
+            .map_err(|e| self.error("create SubjectAccessReview", e))?;
+        Ok(answer.status.is_some_and(|s| s.allowed))
+    }
+
     /// UID of the `kube-system` namespace: the cluster's identity.
     pub async fn identity(&self) -> Result<String, KubeError> {
         let ns = self.get(Kind::Namespace, None, "kube-system").await?;

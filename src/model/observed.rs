@@ -64,6 +64,10 @@ pub struct ObservedFleet {
     /// The ITS as its `kube-public/cluster-info` describes it, when that was read and
     /// exists (`force_internal_endpoint_lookup` joins use it).
     pub cluster_info: Option<Endpoint>,
+    /// What a SubjectAccessReview on each WEC answered for the work agent, per RBAC
+    /// expansion (its first rule): whether the grant is in effect. Only the WECs that could
+    /// be asked are here.
+    pub grants: BTreeMap<(super::WecName, super::ExpansionName), bool>,
 }
 
 impl ObservedFleet {
@@ -119,6 +123,7 @@ impl ObservedFleet {
         self.its_server = self.its_server.take().or(from.its_server);
         self.its_endpoint = self.its_endpoint.take().or(from.its_endpoint);
         self.cluster_info = self.cluster_info.take().or(from.cluster_info);
+        self.grants.extend(from.grants);
     }
 
     /// The live object, if it exists.

@@ -25,7 +25,7 @@ use crate::model::registration::{
     bootstrap_secret_ref, klusterlet_ref, managed_cluster_ref, needs_wec_read, registered,
 };
 use crate::model::vocab::ocm::{AGENT_LEASE, CLUSTER_NAME_LABEL};
-use crate::model::vocab::{ORIGIN_BINDING_LABEL, PROPERTIES_NS, fleet_selector};
+use crate::model::vocab::{ORIGIN_BINDING_LABEL, PROPERTIES_NS, WORK_SA, fleet_selector};
 use crate::model::{Failure, Kind, LastApplied, Location, ObjectRef, ObservedFleet, WecName};
 
 /// Called as WECs are read: `(done, total)`.
@@ -317,5 +317,63 @@ pub async fn observe(
         }
         record(&mut observed, loc, r)?;
     }
+    observed.grants = check_grants(fleet, clients, &observed, opts).await;
     Ok(observed)
+}
+
+/// Asks each registered WEC with RBAC expansions whose context fleet can reach whether the
+/// work agent holds each expansion's first rule (a SubjectAccessReview, one per expansion),
+/// so that "applied" means "in effect". A WEC that cannot be asked is left out: unverified,
+/// never an error.
+async fn check_grants(
+    fleet: &DesiredFleet,
+    clients: &Clients,
+    observed: &ObservedFleet,
+    opts: &ObserveOptions,
+) -> std::collections::BTreeMap<(WecName, crate::model::ExpansionName), bool> {
+    let user = format!("system:serviceaccount:{}:{}", WORK_SA.0, WORK_SA.1);
+    let wecs = fleet.wecs.values().filter(|w| {
+        !w.rbac.is_empty()
+            && (opts.targets.is_empty() || opts.targets.contains(&w.name))
+            && !observed
+                .unreadable
+                .contains_key(&Location::Wec(w.name.clone()))
+            && observed
+                .get(&managed_cluster_ref(&w.name))
+                .is_some_and(registered)
+    });
+    let user = &user;
+    stream::iter(wecs)
+        .map(|w| async move {
+            let mut out = Vec::new();
+            let Ok(c) = clients.get(&w.access).await else {
+                return out;
+            };
+            for e in fleet.expansions_of(w) {
+                let Some(rule) = e.rules.first() else {
+                    continue;
+                };
+                let first = |v: &[String]| v.first().cloned().unwrap_or_default();
+                let asked = c
+                    .may(
+                        user,
+                        &first(&rule.verbs),
+                        &first(&rule.api_groups),
+                        &first(&rule.resources),
+                        e.namespace.as_deref(),
+                        rule.resource_names.first().map(String::as_str),
+                    )
+                    .await;
+                if let Ok(allowed) = asked {
+                    out.push(((w.name.clone(), e.name.clone()), allowed));
+                }
+            }
+            out
+        })
+        .buffer_unordered(opts.parallelism.max(1))
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }

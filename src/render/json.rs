@@ -82,10 +82,11 @@
 //!   "unmanaged_wecs": [string],           on the ITS, not in fleet.toml, never touched
 //!   "orphaned_wecs":  [string],           fleet managed them, gone from fleet.toml
 //!   "unchanged_wecs": [string],           in fleet.toml, nothing to change
-//!   "deliveries": [{                      KubeStellar's delivery of the downsync RBAC
-//!     "wec": string, "expansion": string, fleet has in place (ManifestWorks on the ITS)
-//!     "state": "applied" | "pending" | "failed",
-//!     "message": string | null            why pending, or the work agent's failure
+//!   "deliveries": [{                      whether fleet's RBAC is in effect on the WECs:
+//!     "wec": string, "expansion": string, downsync by KubeStellar's ManifestWork, both
+//!     "mode": "downsync" | "direct",      modes by a SubjectAccessReview where the WEC
+//!     "state": "applied" | "pending" | "failed",  can be asked
+//!     "message": string | null            why pending, or what failed
 //!   }]
 //! }
 //! ```
@@ -182,6 +183,7 @@ pub struct JsonPlan {
 pub struct JsonDelivery {
     pub wec: String,
     pub expansion: String,
+    pub mode: String,
     pub state: String,
     pub message: Option<String>,
 }
@@ -484,6 +486,7 @@ pub fn document(plan: &Plan, header: &Header) -> JsonPlan {
                 JsonDelivery {
                     wec: x.wec.to_string(),
                     expansion: x.expansion.to_string(),
+                    mode: if x.downsync { "downsync" } else { "direct" }.to_owned(),
                     state: state.to_owned(),
                     message,
                 }

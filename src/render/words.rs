@@ -249,8 +249,8 @@ pub(crate) fn closing_line(plan: &Plan, header: &Header) -> String {
             line
         }
         (Subject::Drift, 0, 0) if undelivered > 0 => format!(
-            "No drift in fleet's objects, but {} not delivered on the WECs.",
-            plural(undelivered, "downsync grant is", "downsync grants are")
+            "No drift in fleet's objects, but {} not in effect on the WECs.",
+            plural(undelivered, "RBAC grant is", "RBAC grants are")
         ),
         (Subject::Drift, 0, 0) => "No drift.".into(),
         (Subject::Drift, 0, _) => format!(
@@ -416,29 +416,26 @@ pub fn problem_text(p: &Problem) -> String {
     }
 }
 
-/// `KubeStellar delivered 3 of 4 downsync grants (ManifestWorks Applied on the ITS):`.
+/// `RBAC in effect on the WECs: 3 of 4 grants …`.
 pub fn delivery_summary(deliveries: &[Delivery]) -> String {
     let done = deliveries.iter().filter(|d| d.delivered()).count();
+    let n = plural(deliveries.len(), "grant", "grants");
     if done == deliveries.len() {
         format!(
-            "KubeStellar delivered all {} (ManifestWorks Applied on the ITS).",
-            plural(done, "downsync grant", "downsync grants")
+            "RBAC in effect on the WECs: all {n} (KubeStellar ManifestWorks Applied, SubjectAccessReviews allowed)."
         )
     } else {
-        format!(
-            "KubeStellar delivered {done} of {} (ManifestWorks Applied on the ITS); not delivered:",
-            plural(deliveries.len(), "downsync grant", "downsync grants")
-        )
+        format!("RBAC in effect on the WECs: {done} of {n}; not in effect:")
     }
 }
 
-/// `wec/cluster2: rbac aw pending: no ManifestWork …`.
+/// `wec/cluster2: rbac aw (downsync) pending: no ManifestWork …`.
 pub fn delivery_line(d: &Delivery) -> String {
+    let mode = if d.downsync { "downsync" } else { "direct" };
+    let what = format!("wec/{}: rbac {} ({mode})", d.wec, d.expansion);
     match &d.state {
-        DeliveryState::Applied => format!("wec/{}: rbac {} applied", d.wec, d.expansion),
-        DeliveryState::Pending(why) => {
-            format!("wec/{}: rbac {} pending: {why}", d.wec, d.expansion)
-        }
-        DeliveryState::Failed(why) => format!("wec/{}: rbac {} failed: {why}", d.wec, d.expansion),
+        DeliveryState::Applied => format!("{what} in effect"),
+        DeliveryState::Pending(why) => format!("{what} pending: {why}"),
+        DeliveryState::Failed(why) => format!("{what} failed: {why}"),
     }
 }

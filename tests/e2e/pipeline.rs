@@ -581,6 +581,22 @@ rbac = ["aw"]
     let apply = w.run(ctx, &["apply", "--auto-approve", "--prune"])?;
     ensure!(apply.code == 0, "setup:\n{apply}");
 
+    // The direct grant is in effect on cluster1: a SubjectAccessReview there says so.
+    let json = w.run(ctx, &["plan", "--output", "json"])?;
+    let v: Value = serde_json::from_str(&json.stdout).map_err(|e| format!("{e}\n{json}"))?;
+    let in_effect = v["deliveries"].as_array().is_some_and(|d| {
+        d.iter().any(|x| {
+            x["wec"] == "cluster1"
+                && x["expansion"] == "jobs"
+                && x["mode"] == "direct"
+                && x["state"] == "applied"
+        })
+    });
+    ensure!(
+        in_effect,
+        "the direct grant is confirmed in effect:\n{json}"
+    );
+
     let imported = w.run(ctx, &["import", "--its", "its1", "--wds", "wds1"])?;
     ensure!(imported.code == 0, "import:\n{imported}");
     let text = &imported.stdout;
