@@ -619,11 +619,13 @@ fn tidy_values(table: &mut Table) {
         }
 
         let trailing = trailing_comment(value.decor());
+        // Whether the value itself spans lines (not the spacing around it, which goes).
+        value.decor_mut().set_prefix(" ");
+        value.decor_mut().set_suffix("");
         let single_line = !value.to_string().contains('\n');
         if single_line {
             fmt_single_line(value);
         }
-        value.decor_mut().set_prefix(" ");
         value.decor_mut().set_suffix(trailing);
     }
 }

@@ -167,6 +167,8 @@ fn dotted_keys_in_inline_rules_are_formatted_once() {
     for text in [
         "[rbac.r]\nmode = \"direct\"\nrules = [{ verbs = [\"get\",], x.y = [\"a\", \"b\",] }]\n",
         "[rbac.r]\nrules = [\n  { verbs = [], resources.s = [\n    'a',\n], x . y . z = 1 },\n]\n",
+        // TOML 1.1: a line break before a value inside an inline table
+        "[rbac.r]\nrules = [{ verbs = \n['a', \"b\",] }]\n",
     ] {
         let once = fmt(text);
         assert_eq!(fmt(&once), once, "{once}");
