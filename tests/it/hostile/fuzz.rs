@@ -708,7 +708,7 @@ fn run<S: Strategy<Value = String>>(
     let per_round = std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(if budget.is_some() { 2_000 } else { 24 });
+        .unwrap_or(if budget.is_some() { 2_000 } else { 12 });
     let tried = AtomicUsize::new(0);
     let start = Instant::now();
     loop {
