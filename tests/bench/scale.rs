@@ -95,7 +95,9 @@ struct Run {
     cpu: Duration,
     rss_mb: f64,
     code: i32,
+    /// The child's stdout (empty when above 8 MB: read `out` instead).
     stdout: String,
+    out: tempfile::NamedTempFile,
     stderr: String,
 }
 
@@ -103,17 +105,75 @@ fn tv(t: libc::timeval) -> Duration {
     Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
 }
 
-/// Runs `cmd` to completion; wall time, exit code, and from `wait4` the child's (and its
-/// reaped children's) CPU time and peak RSS.
-fn run(mut cmd: Command) -> Run {
+/// Set in a copy of this program that runs one command and reports its rusage (see [`run`]).
+const RUSAGE_ENV: &str = "FLEET_BENCH_SCALE_RUSAGE";
+/// Set in a copy of this program that does the bare LIST with kube-rs (see [`bare_list`]).
+const LIST_ENV: &str = "FLEET_BENCH_SCALE_LIST";
+
+/// Runs `cmd` to completion; its wall time, exit code, and from `wait4` its (and its reaped
+/// children's) CPU time and peak RSS.
+///
+/// The command is started by a fresh copy of this program, which reaps it and reports: on
+/// Linux a child's peak RSS starts at the peak of the process it was spawned from (exec
+/// keeps the larger of the two), so spawned from the bench itself, which holds lists of N
+/// objects at times, a small command would report the bench's peak, not its own.
+fn run(cmd: Command) -> Run {
     let out = tempfile::NamedTempFile::new().expect("stdout file");
     let err = tempfile::NamedTempFile::new().expect("stderr file");
-    cmd.stdin(Stdio::null())
+    let report = tempfile::NamedTempFile::new().expect("report file");
+    let mut helper = Command::new(std::env::current_exe().expect("this program"));
+    helper
+        .env(RUSAGE_ENV, report.path())
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .stdin(Stdio::null())
         .stdout(out.reopen().expect("stdout"))
         .stderr(err.reopen().expect("stderr"));
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => helper.env(k, v),
+            None => helper.env_remove(k),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        helper.current_dir(dir);
+    }
+    let status = helper.status().expect("start the rusage helper");
+    let text = std::fs::read_to_string(report.path()).unwrap_or_default();
+    let f: Vec<i64> = text
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let [code, wall_us, cpu_us, maxrss_kib] = f[..] else {
+        panic!("the rusage helper failed ({status}): {text:?}");
+    };
+    let small = std::fs::metadata(out.path()).map_or(0, |m| m.len()) <= 8 << 20;
+    Run {
+        wall: Duration::from_micros(wall_us as u64),
+        cpu: Duration::from_micros(cpu_us as u64),
+        rss_mb: maxrss_kib as f64 * 1024.0 / 1e6,
+        code: code as i32,
+        stdout: if small {
+            std::fs::read_to_string(out.path()).unwrap_or_default()
+        } else {
+            String::new()
+        },
+        out,
+        stderr: std::fs::read_to_string(err.path()).unwrap_or_default(),
+    }
+}
+
+/// The helper of [`run`]: runs `ARGS…` with this process's stdio, reaps it with `wait4`, and
+/// writes `code wall_µs cpu_µs maxrss_KiB` to `report`.
+fn rusage_helper(report: &std::ffi::OsStr) -> ! {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let t0 = Instant::now();
-    // Only the pid is kept: the child is reaped by wait4, which also reads its rusage.
-    let pid = cmd.spawn().expect("start a child").id() as libc::pid_t;
+    let pid = Command::new(&args[0])
+        .args(&args[1..])
+        .env_remove(RUSAGE_ENV)
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {:?}: {e}", args[0]))
+        .id() as libc::pid_t;
     let mut status = 0;
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     loop {
@@ -130,27 +190,20 @@ fn run(mut cmd: Command) -> Run {
     } else {
         -1
     };
-    Run {
-        wall,
-        cpu: tv(ru.ru_utime) + tv(ru.ru_stime),
-        rss_mb: ru.ru_maxrss as f64 * 1024.0 / 1e6,
-        code,
-        stdout: std::fs::read_to_string(out.path()).unwrap_or_default(),
-        stderr: std::fs::read_to_string(err.path()).unwrap_or_default(),
-    }
+    let cpu = tv(ru.ru_utime) + tv(ru.ru_stime);
+    let line = format!(
+        "{code} {} {} {}\n",
+        wall.as_micros(),
+        cpu.as_micros(),
+        ru.ru_maxrss
+    );
+    std::fs::write(report, line).expect("write the rusage report");
+    std::process::exit(0)
 }
 
 fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
-}
-
-/// CPU time (user + system) of the calling thread.
-fn thread_cpu() -> Duration {
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: fills a struct we own.
-    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
-    tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
 /// CPU time (user + system) of this whole process.
@@ -303,7 +356,8 @@ async fn list_all(api: &Api<DynamicObject>) -> Result<Vec<DynamicObject>, kube::
 }
 
 /// fleet's client doing the bare LIST: a client from the kubeconfig, then every
-/// ManagedCluster and every ConfigMap in pages of 500. Returns both counts.
+/// ManagedCluster and every ConfigMap in pages of 500, kept in memory as fleet keeps them.
+/// Runs in a copy of this program (`LIST_ENV`), so that it is measured as the commands are.
 async fn bare_list(kc: &Path) -> Result<(usize, usize), String> {
     let client = fleet_lab::kube_util::client(kc, "its1")
         .await
@@ -319,33 +373,42 @@ async fn bare_list(kc: &Path) -> Result<(usize, usize), String> {
     Ok((mcs.len(), cms.len()))
 }
 
-/// `rev` label of every ManagedCluster, by name.
-async fn rev_labels(its: &Client) -> Vec<(String, Option<String>)> {
-    list_all(&fleet_lab::fixtures::managed_clusters(its))
-        .await
-        .expect("list ManagedClusters")
-        .into_iter()
-        .map(|mc| {
-            let rev = mc
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(REV))
-                .cloned();
-            (mc.metadata.name.unwrap_or_default(), rev)
-        })
-        .collect()
+/// Counts, page by page (the bench keeps no list of N objects), the objects of `api`
+/// (`lp` selects) for which `keep` holds.
+async fn count<K>(api: &Api<K>, lp: ListParams, keep: impl Fn(&K) -> bool) -> Result<usize, String>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let mut lp = lp.limit(500);
+    let mut n = 0;
+    loop {
+        let page = api.list(&lp).await.map_err(|e| e.to_string())?;
+        n += page.items.iter().filter(|o| keep(o)).count();
+        match page.metadata.continue_ {
+            Some(token) if !token.is_empty() => lp = lp.continue_token(&token),
+            _ => return Ok(n),
+        }
+    }
 }
 
-/// How many ManagedClusters among `names` (all when `None`) carry `rev = value`.
-async fn count_rev(its: &Client, value: &str, names: Option<&[String]>) -> usize {
-    rev_labels(its)
-        .await
-        .iter()
-        .filter(|(name, rev)| {
-            rev.as_deref() == Some(value) && names.is_none_or(|ns| ns.contains(name))
-        })
-        .count()
+/// ManagedClusters and ConfigMaps in `kubectl get -o json` output, read without building
+/// a tree of it.
+fn kinds(path: &Path) -> (usize, usize) {
+    #[derive(serde::Deserialize)]
+    struct Item {
+        kind: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct List {
+        items: Vec<Item>,
+    }
+    let Ok(file) = std::fs::File::open(path) else {
+        return (0, 0);
+    };
+    let list: List = serde_json::from_reader(std::io::BufReader::new(file))
+        .unwrap_or(List { items: Vec::new() });
+    let of = |k: &str| list.items.iter().filter(|i| i.kind == k).count();
+    (of("ManagedCluster"), of("ConfigMap"))
 }
 
 /// What the bulk writer writes to ManagedCluster `i`.
@@ -755,13 +818,23 @@ async fn setup(cx: &mut Ctx) -> Option<PathBuf> {
         r.code
     );
     settle(&cx.its).await;
-    let objects = bare_list(&cx.kc).await;
+    let mcs = fleet_lab::fixtures::managed_clusters(&cx.its);
+    let objects = count(&mcs, ListParams::default(), |_| true).await;
+    // Besides the WECs' ConfigMaps, the namespace holds `kube-root-ca.crt`.
     let cms_ns: Api<ConfigMap> = Api::namespaced(cx.its.clone(), "customization-properties");
-    let props = count_properties(&cms_ns).await;
+    let is_wec = |cm: &ConfigMap| {
+        cm.metadata
+            .name
+            .as_deref()
+            .is_some_and(|n| n.starts_with("wec-"))
+    };
+    let props = count(&cms_ns, ListParams::default(), is_wec)
+        .await
+        .unwrap_or(0);
     let converged = run(cx.fleet(&base, &["plan", "--detailed-exitcode"])).code;
     if failed > 0
         || r.code != 0
-        || objects.as_ref().map(|o| o.0).ok() != Some(n)
+        || objects.as_ref().ok() != Some(&n)
         || props != n
         || converged != 0
     {
@@ -834,16 +907,8 @@ async fn floors(cx: &mut Ctx, base: &Path) {
         plan.add_run(&r, q);
 
         let cmd = cx.kubectl(&["get", "managedclusters,configmaps", "-A", "-o", "json"]);
-        let (r, q) = cx
-            .measured("kubectl get -o json", cmd, 0, "\"items\"")
-            .await;
-        let items: Value = serde_json::from_str(&r.stdout).unwrap_or(Value::Null);
-        let kinds = |k: &str| {
-            items["items"]
-                .as_array()
-                .map_or(0, |a| a.iter().filter(|o| o["kind"] == k).count())
-        };
-        let (mcs, cms) = (kinds("ManagedCluster"), kinds("ConfigMap"));
+        let (r, q) = cx.measured("kubectl get -o json", cmd, 0, "").await;
+        let (mcs, cms) = kinds(r.out.path());
         if mcs != n || cms < n {
             cx.problem(format!(
                 "kubectl get listed {mcs} ManagedClusters and {cms} ConfigMaps"
@@ -851,17 +916,17 @@ async fn floors(cx: &mut Ctx, base: &Path) {
         }
         kget.add_run(&r, q);
 
-        let before = counters(&cx.its).await;
-        let cpu0 = thread_cpu();
-        let t0 = Instant::now();
-        let listed = bare_list(&cx.kc).await;
-        let (wall, cpu) = (t0.elapsed(), thread_cpu() - cpu0);
-        let q = Reqs::between(&before, &counters(&cx.its).await);
-        match listed {
-            Ok((mcs, cms)) if mcs == n && cms >= n => {}
-            other => cx.problem(format!("kube-rs LIST: {other:?}")),
+        let mut cmd = Command::new(std::env::current_exe().expect("this program"));
+        cmd.env(LIST_ENV, &cx.kc);
+        let (r, q) = cx.measured("kube-rs LIST", cmd, 0, "").await;
+        let expect = format!("{n} ");
+        if !r.stdout.starts_with(&expect) {
+            cx.problem(format!(
+                "kube-rs LIST: {:?} (expected {n} ManagedClusters)",
+                r.stdout
+            ));
         }
-        klist.add(wall, cpu, None, Some(q));
+        klist.add_run(&r, q);
     }
     let rows = [
         plan.row(
@@ -877,8 +942,8 @@ async fn floors(cx: &mut Ctx, base: &Path) {
         klist.row(
             n,
             Step::KubeRsList,
-            "bare LIST: kube-rs (fleet's client), both kinds in pages of 500, in the bench \
-             process (CPU: its thread)",
+            "bare LIST: kube-rs (fleet's client) in a small Rust program, both kinds in pages \
+             of 500",
         ),
     ];
     cx.rows.extend(rows);
@@ -1070,39 +1135,22 @@ async fn settle(its: &Client) {
     );
 }
 
-async fn count_properties(api: &Api<ConfigMap>) -> usize {
-    let mut lp = ListParams::default().limit(500);
-    let mut count = 0;
-    loop {
-        let Ok(page) = api.list(&lp).await else {
-            return 0;
-        };
-        // Besides the WECs' ConfigMaps, the namespace holds `kube-root-ca.crt`.
-        count += page
-            .items
-            .iter()
-            .filter(|cm| {
-                cm.metadata
-                    .name
-                    .as_deref()
-                    .is_some_and(|n| n.starts_with("wec-"))
-            })
-            .count();
-        match page.metadata.continue_ {
-            Some(t) if !t.is_empty() => lp = lp.continue_token(&t),
-            _ => return count,
-        }
-    }
-}
-
 /// The ManagedClusters (`names`, or all N) must carry `rev = value`.
 async fn check_rev(cx: &mut Ctx, what: &str, value: &str, names: Option<&[String]>) {
     let want = names.map_or(cx.n, <[String]>::len);
-    let have = count_rev(&cx.its, value, names).await;
-    let total = rev_labels(&cx.its).await.len();
-    if have != want || total != cx.n {
+    let total = std::cell::Cell::new(0);
+    let api = fleet_lab::fixtures::managed_clusters(&cx.its);
+    let has_it = |mc: &DynamicObject| {
+        total.set(total.get() + 1);
+        let name = mc.metadata.name.as_deref().unwrap_or_default();
+        let rev = mc.metadata.labels.as_ref().and_then(|l| l.get(REV));
+        rev.is_some_and(|r| r == value) && names.is_none_or(|ns| ns.iter().any(|n| n == name))
+    };
+    let have = count(&api, ListParams::default(), has_it).await;
+    if have.as_ref().ok() != Some(&want) || total.get() != cx.n {
         cx.problem(format!(
-            "{what}: {have} of {want} ManagedClusters carry {REV}={value} ({total} exist, {} expected)",
+            "{what}: {have:?} of {want} ManagedClusters carry {REV}={value} ({} exist, {} expected)",
+            total.get(),
             cx.n
         ));
     }
@@ -1326,6 +1374,23 @@ fn loadavg() -> String {
 }
 
 fn main() {
+    if let Some(report) = std::env::var_os(RUSAGE_ENV) {
+        rusage_helper(&report);
+    }
+    if let Some(kc) = std::env::var_os(LIST_ENV) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        match rt.block_on(bare_list(Path::new(&kc))) {
+            Ok((mcs, cms)) => println!("{mcs} {cms}"),
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
     // `cargo test --benches` runs benches as tests: keep that quick and meaningful.
     let quick = !std::env::args().any(|a| a == "--bench");
     let ns: Vec<usize> = match std::env::var("FLEET_BENCH_SCALE_NS") {
