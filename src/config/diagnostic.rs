@@ -405,6 +405,9 @@ pub(crate) fn quoted(value: &str) -> String {
 /// bidirectional-override characters are escaped (`\u{1b}`), so a name cannot drive the
 /// terminal or reorder what is printed.
 pub(crate) fn ticked(value: &str) -> String {
+    if value.is_empty() {
+        return "\"\" (empty)".to_owned();
+    }
     match cut(value) {
         None => format!("`{}`", escaped(value)),
         Some(head) => format!("`{}…` ({} bytes)", escaped(head), value.len()),

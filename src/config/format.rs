@@ -591,12 +591,24 @@ fn tidy_dotted(table: &mut InlineTable) {
     for (mut key, value) in table.iter_mut() {
         key.leaf_decor_mut().clear();
         key.dotted_decor_mut().clear();
-        if let Value::InlineTable(t) = value
-            && t.is_dotted()
-        {
-            tidy_dotted(t);
+        match value {
+            Value::InlineTable(t) if t.is_dotted() => tidy_dotted(t),
+            value => tidy_value(value),
         }
     }
+}
+
+/// ` value # trailing comment`: one space before, the trailing comment kept, and a
+/// one-line array or inline table in canonical form.
+fn tidy_value(value: &mut Value) {
+    let trailing = trailing_comment(value.decor());
+    // Whether the value itself spans lines (not the spacing around it, which goes).
+    value.decor_mut().set_prefix(" ");
+    value.decor_mut().set_suffix("");
+    if !value.to_string().contains('\n') {
+        fmt_single_line(value);
+    }
+    value.decor_mut().set_suffix(trailing);
 }
 
 /// `key = value` spacing, unindented keys, trailing comments kept where they were.
@@ -610,22 +622,13 @@ fn tidy_values(table: &mut Table) {
             .set_prefix(format!("{blank}{comments}"));
         key.leaf_decor_mut().set_suffix(" ");
         first = false;
-        if let Value::InlineTable(t) = value
-            && t.is_dotted()
-        {
-            // `a.b = …` from inside an inline table: the spacing it had there.
-            key.dotted_decor_mut().clear();
-            tidy_dotted(t);
+        match value {
+            // `a.b = …` from inside an inline table: the spacing it had there goes.
+            Value::InlineTable(t) if t.is_dotted() => {
+                key.dotted_decor_mut().clear();
+                tidy_dotted(t);
+            }
+            value => tidy_value(value),
         }
-
-        let trailing = trailing_comment(value.decor());
-        // Whether the value itself spans lines (not the spacing around it, which goes).
-        value.decor_mut().set_prefix(" ");
-        value.decor_mut().set_suffix("");
-        let single_line = !value.to_string().contains('\n');
-        if single_line {
-            fmt_single_line(value);
-        }
-        value.decor_mut().set_suffix(trailing);
     }
 }
