@@ -223,10 +223,10 @@ impl Lab {
             say(&format!("{name} ready"));
         }
 
-        // The WDS too: KubeStellar's Bindings are owned by their BindingPolicies, and only the
-        // garbage collector deletes a Binding whose BindingPolicy went away.
-        for (name, _) in &names {
-            lab.start_controller_manager(&bins, &pki, name)?;
+        for (name, role) in &names {
+            if matches!(role, Role::Its | Role::Wec) {
+                lab.start_controller_manager(&bins, &pki, name)?;
+            }
         }
         say("kube-controller-managers started; installing CRDs");
 
@@ -236,6 +236,11 @@ impl Lab {
         hub::init(&its, &its_server, &pki.serving_ca_pem).await?;
         let wds = lab.client("wds1").await?;
         kube_util::install_crds(&wds, &bins.kubestellar_crds()).await?;
+        // The WDS gets one too: KubeStellar's Bindings are owned by their BindingPolicies, and
+        // only the garbage collector deletes a Binding whose BindingPolicy went away. Started
+        // after the CRDs, so that it watches Bindings from the start (it discovers resources
+        // added later only at its next resync, up to 30 s on).
+        lab.start_controller_manager(&bins, &pki, "wds1")?;
         let mut wec_specs = Vec::new();
         for (name, role) in &names {
             if *role == Role::Wec {
@@ -260,6 +265,9 @@ impl Lab {
         let kubestellar = lab.start_kubestellar(&bins)?;
         // The hub controller is ready once it has created the default ManagedClusterSets.
         lab.wait_hub_controller(&its).await?;
+        say(
+            "OCM hub controller ready; waiting for KubeStellar's controllers to start their workers",
+        );
         for index in kubestellar {
             lab.wait_started_workers(index, Duration::from_secs(120))
                 .await?;
