@@ -93,6 +93,54 @@ async fn works_of(ctx: &Ctx, policy: &str) -> Result<Vec<String>, Error> {
     Ok(wecs)
 }
 
+/// Waits until KubeStellar has delivered BindingPolicy `policy` to each of `wecs` (its
+/// ManifestWork is in the WEC's namespace) and the work agent of each WEC where one runs has
+/// reported on it (an `Applied` condition, True or False): from then on, what fleet reports
+/// as the delivery does not change by itself. For tests that compare two reads of a fleet
+/// with downsync RBAC.
+pub async fn wait_delivery_settled(ctx: &Ctx, policy: &str, wecs: &[&str]) -> TestResult {
+    let its = ctx.lab.client("its1").await?;
+    let works = gvk_api(
+        &its,
+        "work.open-cluster-management.io",
+        "v1",
+        "ManifestWork",
+    );
+    let selector = format!("transport.kubestellar.io/originOwnerReferenceBindingKey={policy}");
+    wait_until(
+        ctx,
+        &format!("the ManifestWorks of {policy} delivered to {wecs:?} and reported on"),
+        Instant::now(),
+        async || {
+            let list = works.list(&ListParams::default().labels(&selector)).await?;
+            let mut seen = Vec::new();
+            let mut done = true;
+            for wec in wecs {
+                let work = list
+                    .items
+                    .iter()
+                    .find(|w| w.namespace().as_deref() == Some(*wec));
+                let reported = work.is_some_and(|w| {
+                    w.data
+                        .pointer("/status/conditions")
+                        .and_then(Value::as_array)
+                        .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Applied"))
+                });
+                let agent = ctx.lab.agent_running(wec);
+                done &= work.is_some() && (reported || !agent);
+                seen.push(format!(
+                    "{wec}: ManifestWork {}, agent {}, reported {reported}",
+                    if work.is_some() { "present" } else { "absent" },
+                    if agent { "running" } else { "not running" },
+                ));
+            }
+            Ok((done, seen.join("; ")))
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 /// What the chain holds now, for failure messages: the Bindings in the WDS and their
 /// destinations, the ManifestWorks on the ITS, and the last lines of the controllers' logs.
 async fn chain(ctx: &Ctx) -> String {

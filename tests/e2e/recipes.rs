@@ -701,6 +701,9 @@ async fn drift_as_the_recipe_sa(
     ensure!(applied.code == 0, "apply as admin:\n{applied}");
     let again = fleet(ctx, &toml, &["plan", "--detailed-exitcode"])?;
     ensure!(again.code == 0, "plan after apply is not empty:\n{again}");
+    // KubeStellar delivers the downsync expansion within seconds: let it settle, so that the
+    // two drift runs compared below see the same delivery.
+    crate::kubestellar::wait_delivery_settled(ctx, "fleet-rbac-recipes-sync", &WECS).await?;
 
     // rbac.yaml, for real, on each kind of cluster.
     for (name, client) in clients {
