@@ -104,13 +104,24 @@ pub async fn status_tells_healthy_drifted_silent_and_unmanaged_wecs_apart(ctx: &
     // Drift on cluster4; cluster5's agent stops, with a short lease so the hub notices soon.
     let its = ctx.lab.client("its1").await?;
     crate::fleet::label_as(&its, "cluster4", "kubectl-label", json!({"tier": "bronze"})).await?;
+    // The agent stops first: with a 2 s lease, the hub marks a lease renewed more than 10 s
+    // ago Unknown at once, and an agent still running would renew it right after (Available
+    // True again, the loop below already past).
+    ctx.lab.hold_agent("cluster5", true);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ctx.lab.agent_running("cluster5") {
+        if Instant::now() > deadline {
+            ctx.lab.hold_agent("cluster5", false);
+            return Err("cluster5's agent still runs 30 s after it was held".into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     patch_mc(
         ctx,
         "cluster5",
         json!({"spec": {"leaseDurationSeconds": 2}}),
     )
     .await?;
-    ctx.lab.hold_agent("cluster5", true);
     let deadline = Instant::now() + Duration::from_secs(90);
     while available(ctx, "cluster5").await?.as_deref() == Some("True") {
         if Instant::now() > deadline {
