@@ -540,11 +540,17 @@ pub async fn downsync_rbac_grants_exactly_the_listing_wecs_and_is_revoked(ctx: &
         may(ctx, "cluster2").await?,
         "cluster2 lost the grant with cluster1"
     );
-    ensure!(
-        works_of(ctx, policy).await? == ["cluster2"],
-        "ManifestWorks of {policy}: {:?}",
-        works_of(ctx, policy).await?
-    );
+    // The ManifestWork of cluster1 stays until its work agent has removed what it applied.
+    wait_until(
+        ctx,
+        &format!("the ManifestWorks of {policy} only on cluster2"),
+        t,
+        async || {
+            let wecs = works_of(ctx, policy).await?;
+            Ok((wecs == ["cluster2"], format!("{wecs:?}")))
+        },
+    )
+    .await?;
 
     let t = apply(ctx, &clean())?;
     let revoke2 = wait_grant(ctx, "cluster2", false, t).await?;
