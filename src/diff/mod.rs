@@ -210,6 +210,8 @@ impl Diff {
             c.cause.is_out_of_band() && (c.kind() == ActionKind::Create || !c.fields.is_empty())
         });
         d.orphaned_wecs.clear();
+        // Drift is what is wrong: grants in effect are not reported.
+        d.deliveries.retain(|x| !x.delivered());
         d
     }
 }
@@ -248,7 +250,11 @@ pub fn diff(
 
     // Fleet's objects nobody wants any more.
     for (r, live) in &observed.objects {
-        if !DELETABLE.contains(&r.kind) || wanted.contains(r) || !managed_by_fleet(live) {
+        if !DELETABLE.contains(&r.kind)
+            || wanted.contains(r)
+            || !managed_by_fleet(live)
+            || delivered_by_work_agent(live)
+        {
             continue;
         }
         let wec = owner_wec(r);
@@ -436,6 +442,18 @@ fn observed_identity(live: &Value) -> Option<Observed> {
             .as_str()?
             .to_owned(),
     })
+}
+
+/// Whether OCM's work agent applied `live` (it owns it through an AppliedManifestWork): on
+/// a WEC, a copy of fleet's downsync RBAC that KubeStellar delivered — fleet's labels, not
+/// fleet's to delete.
+pub(crate) fn delivered_by_work_agent(live: &Value) -> bool {
+    live.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .is_some_and(|refs| {
+            refs.iter()
+                .any(|o| o.get("kind").and_then(Value::as_str) == Some("AppliedManifestWork"))
+        })
 }
 
 /// The WEC an observed object belongs to: its location, or (property ConfigMaps) its name.

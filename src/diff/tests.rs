@@ -763,3 +763,37 @@ fn a_label_removed_from_fleet_toml_goes_even_if_kubectl_overwrote_it() {
         }
     );
 }
+
+#[test]
+fn a_downsync_copy_the_work_agent_applied_on_a_wec_is_not_fleets_to_delete() {
+    let f = fleet(&format!("{BASE}\n[wec.c1]\nlabels = {{ a = \"b\" }}\n"));
+    let role = |name: &str, delivered: bool| {
+        let mut r = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": name, "labels": {MANAGED_BY: MANAGER, RBAC_LABEL: "aw"}}, "rules": []});
+        if delivered {
+            r["metadata"]["ownerReferences"] = json!([{"apiVersion": "work.open-cluster-management.io/v1",
+                "kind": "AppliedManifestWork", "name": "x-fleet-rbac-aw", "uid": "u1"}]);
+        }
+        r
+    };
+    let observed = observed_with(vec![
+        (
+            Location::Wec("c1".into()),
+            Kind::ClusterRole,
+            role("fleet:aw", true),
+        ),
+        (
+            Location::Wec("c1".into()),
+            Kind::ClusterRole,
+            role("fleet:old", false),
+        ),
+    ]);
+    let d = diff(&f, &observed, &DiffOptions::default());
+    let deleted: Vec<&str> = d
+        .changes
+        .iter()
+        .filter(|c| c.kind() == ActionKind::Delete)
+        .map(|c| c.object.name.as_str())
+        .collect();
+    assert_eq!(deleted, ["fleet:old"], "KubeStellar's copy stays");
+}

@@ -22,6 +22,7 @@ use serde_json::Value;
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, value};
 
 use crate::config::{self, ConfigError, names};
+use crate::diff::delivered_by_work_agent;
 use crate::model::registration::registered;
 use crate::model::vocab::{PROPERTIES_NS, RBAC_LABEL, RBAC_SELECTOR_PREFIX, ocm};
 use crate::model::{Kind, Location, ObservedFleet, WecName};
@@ -189,6 +190,10 @@ pub fn import(observed: &ObservedFleet, contexts: &Contexts) -> Result<Imported,
             else {
                 continue;
             };
+            // On a WEC, a copy KubeStellar delivered is downsync RBAC, not direct.
+            if matches!(r.location, Location::Wec(_)) && delivered_by_work_agent(role) {
+                continue;
+            }
             let (downsync, wec) = match &r.location {
                 Location::Wds => (true, None),
                 Location::Wec(w) => (false, Some(w.to_string())),

@@ -245,7 +245,7 @@ fn footer(out: &mut String, p: &Painter, plan: &Plan, header: &Header) {
     }
     if !d.deliveries.is_empty() {
         let undelivered: Vec<_> = d.deliveries.iter().filter(|x| !x.delivered()).collect();
-        block.push_str(&p.paint(&delivery_summary(&d.deliveries), bold));
+        block.push_str(&p.paint(&delivery_summary(&d.deliveries, header.subject), bold));
         block.push('\n');
         for x in undelivered {
             block.push_str(&format!(

@@ -281,7 +281,7 @@ pub fn render(plan: &Plan, header: &Header) -> String {
             .collect();
         let (text, missing) = fitting(&undelivered, NAMES_BUDGET, |n| format!(", … and {n} more"));
         left.names += missing;
-        let summary = delivery_summary(&d.deliveries);
+        let summary = delivery_summary(&d.deliveries, header.subject);
         lists.push(if undelivered.is_empty() {
             format!("**{summary}**")
         } else {

@@ -417,7 +417,11 @@ pub fn problem_text(p: &Problem) -> String {
 }
 
 /// `RBAC in effect on the WECs: 3 of 4 grants …`.
-pub fn delivery_summary(deliveries: &[Delivery]) -> String {
+pub fn delivery_summary(deliveries: &[Delivery], subject: Subject) -> String {
+    if subject == Subject::Drift {
+        // A drift report lists only what is wrong.
+        return "RBAC not in effect on the WECs:".to_owned();
+    }
     let done = deliveries.iter().filter(|d| d.delivered()).count();
     let n = plural(deliveries.len(), "grant", "grants");
     if done == deliveries.len() {
