@@ -20,7 +20,8 @@ use serde_json::Value;
 use crate::config::model::{DesiredFleet, RbacMode, Wec};
 use crate::desired::{DesiredObject, DesiredState, Mode};
 use crate::model::vocab::{
-    LAST_APPLIED, MANAGER, PROPERTIES_NS, expansion_of, is_fleet_manager, managed_by_fleet,
+    LAST_APPLIED, MANAGER, PROPERTIES_NS, delivered_by_work_agent, expansion_of, is_fleet_manager,
+    managed_by_fleet,
 };
 use crate::model::{
     ExpansionName, Failure, Kind, LastApplied, Location, ObjectRef, ObservedFleet, WecName,
@@ -442,18 +443,6 @@ fn observed_identity(live: &Value) -> Option<Observed> {
             .as_str()?
             .to_owned(),
     })
-}
-
-/// Whether OCM's work agent applied `live` (it owns it through an AppliedManifestWork): on
-/// a WEC, a copy of fleet's downsync RBAC that KubeStellar delivered — fleet's labels, not
-/// fleet's to delete.
-pub(crate) fn delivered_by_work_agent(live: &Value) -> bool {
-    live.pointer("/metadata/ownerReferences")
-        .and_then(Value::as_array)
-        .is_some_and(|refs| {
-            refs.iter()
-                .any(|o| o.get("kind").and_then(Value::as_str) == Some("AppliedManifestWork"))
-        })
 }
 
 /// The WEC an observed object belongs to: its location, or (property ConfigMaps) its name.

@@ -22,9 +22,10 @@ use serde_json::Value;
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, value};
 
 use crate::config::{self, ConfigError, names};
-use crate::diff::delivered_by_work_agent;
 use crate::model::registration::registered;
-use crate::model::vocab::{PROPERTIES_NS, RBAC_LABEL, RBAC_SELECTOR_PREFIX, ocm};
+use crate::model::vocab::{
+    PROPERTIES_NS, RBAC_LABEL, RBAC_SELECTOR_PREFIX, delivered_by_work_agent, ocm,
+};
 use crate::model::{Kind, Location, ObservedFleet, WecName};
 
 /// What import produced.

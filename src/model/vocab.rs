@@ -64,6 +64,19 @@ pub fn managed_by_fleet(live: &serde_json::Value) -> bool {
 }
 
 /// OCM's names, as `clusteradm init`, `join` and `accept` use them.
+/// Whether OCM's work agent applied `live` (it owns it through an AppliedManifestWork): on
+/// a WEC, a copy of fleet's downsync RBAC that KubeStellar delivered — fleet's labels, not
+/// fleet's to delete.
+pub fn delivered_by_work_agent(live: &serde_json::Value) -> bool {
+    live.pointer("/metadata/ownerReferences")
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|refs| {
+            refs.iter().any(|o| {
+                o.get("kind").and_then(serde_json::Value::as_str) == Some("AppliedManifestWork")
+            })
+        })
+}
+
 pub mod ocm {
     /// The Lease an agent renews on the ITS, in its cluster's namespace.
     pub const AGENT_LEASE: &str = "managed-cluster-lease";
