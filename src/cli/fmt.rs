@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use miette::{Context, IntoDiagnostic};
 
 use super::{Exit, GlobalArgs, out};
-use crate::config::{self, ConfigError};
+use crate::config;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,10 +19,8 @@ pub struct Args {
 
 pub fn execute(global: &GlobalArgs, args: Args) -> miette::Result<ExitCode> {
     let path = &global.file;
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.clone(),
-        source,
-    })?;
+    // Only a regular file of a sane size is read (not /dev/zero, not a FIFO).
+    let text = config::read(path)?;
     let formatted = config::format::format(path, &text)?;
     let name = path.display().to_string();
     if formatted == text {
