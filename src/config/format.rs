@@ -208,41 +208,50 @@ fn with_line_endings(text: &str, crlf: bool) -> String {
                     i += 1;
                 }
             }
-            quote @ (b'"' | b'\'') if bytes[i..].starts_with(&[quote; 3]) => {
-                i += 3;
-                while i < bytes.len() {
-                    if quote == b'"' && bytes[i] == b'\\' {
-                        i += 2;
-                    } else if bytes[i..].starts_with(&[quote; 3]) {
-                        i += 3;
-                        for _ in 0..2 {
-                            if bytes.get(i) == Some(&quote) {
-                                i += 1;
-                            }
-                        }
-                        break;
-                    } else {
-                        i += 1;
-                    }
-                }
-            }
-            quote @ (b'"' | b'\'') => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != quote && bytes[i] != b'\n' {
-                    if quote == b'"' && bytes[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-                if bytes.get(i) == Some(&quote) {
-                    i += 1;
-                }
-            }
+            b'"' | b'\'' => i = string_end(bytes, i),
             _ => i += 1,
         }
     }
     out.push_str(&text[copied.min(text.len())..]);
     out
+}
+
+/// Where the TOML string starting at `bytes[start]` (a quote) ends: after its closing
+/// quote(s), or at the line break that cuts a one-line string short, or at the end.
+/// Multi-line strings (`"""`, `'''`) may end with up to two more quotes of their own.
+fn string_end(bytes: &[u8], start: usize) -> usize {
+    let quote = bytes[start];
+    let mut i = start;
+    if bytes[i..].starts_with(&[quote; 3]) {
+        i += 3;
+        while i < bytes.len() {
+            if quote == b'"' && bytes[i] == b'\\' {
+                i += 2;
+            } else if bytes[i..].starts_with(&[quote; 3]) {
+                i += 3;
+                for _ in 0..2 {
+                    if bytes.get(i) == Some(&quote) {
+                        i += 1;
+                    }
+                }
+                return i;
+            } else {
+                i += 1;
+            }
+        }
+        return i;
+    }
+    i += 1;
+    while i < bytes.len() && bytes[i] != quote && bytes[i] != b'\n' {
+        if quote == b'"' && bytes[i] == b'\\' {
+            i += 1;
+        }
+        i += 1;
+    }
+    if bytes.get(i) == Some(&quote) {
+        i += 1;
+    }
+    i
 }
 
 /// Every comment of a TOML text: where it starts and its text (`# …`, trailing spaces
@@ -260,35 +269,7 @@ pub fn comments(text: &str) -> Vec<(usize, &str)> {
                 }
                 out.push((start, text[start..i].trim_end()));
             }
-            quote @ (b'"' | b'\'') if bytes[i..].starts_with(&[quote; 3]) => {
-                i += 3;
-                while i < bytes.len() {
-                    if quote == b'"' && bytes[i] == b'\\' {
-                        i += 2;
-                    } else if bytes[i..].starts_with(&[quote; 3]) {
-                        i += 3;
-                        // Up to two more quotes belong to the string.
-                        for _ in 0..2 {
-                            if bytes.get(i) == Some(&quote) {
-                                i += 1;
-                            }
-                        }
-                        break;
-                    } else {
-                        i += 1;
-                    }
-                }
-            }
-            quote @ (b'"' | b'\'') => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != quote && bytes[i] != b'\n' {
-                    if quote == b'"' && bytes[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-                i += 1;
-            }
+            b'"' | b'\'' => i = string_end(bytes, i),
             _ => i += 1,
         }
     }
