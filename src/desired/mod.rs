@@ -271,9 +271,21 @@ fn desired_objects(fleet: &DesiredFleet) -> Vec<DesiredObject> {
             }
             None => clause["resources"] = json!(["clusterroles", "clusterrolebindings"]),
         }
+        let mut downsync = vec![clause];
+        if let Some(ns) = &e.namespace {
+            // The work agent cannot create a Role in a namespace the WEC lacks. `createOnly`:
+            // a namespace the WEC already has is left as it is, never adopted, so the agent
+            // never deletes it when the grant goes.
+            downsync.push(json!({
+                "apiGroup": "",
+                "resources": ["namespaces"],
+                "objectNames": [ns],
+                "createOnly": true,
+            }));
+        }
         let spec = json!({
             "clusterSelectors": [{ "matchLabels": { selector_label(name): "true" } }],
-            "downsync": [clause],
+            "downsync": downsync,
         });
         out.push(DesiredObject {
             body: body(&r, labels_for(Some(name)), json!({ "spec": spec })),

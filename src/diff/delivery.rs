@@ -4,7 +4,7 @@
 //!   is not "granted on the WEC": when the binding or transport controller never delivered,
 //!   or the work agent failed, this says so);
 //! - both modes, where the WEC's context is reachable: a SubjectAccessReview for the work
-//!   agent on the expansion's first rule, which tells whether the grant took effect.
+//!   agent per rule of the expansion, which tells whether the grant took effect.
 //!
 //! Only WECs whose own side fleet has in place are reported: apply comes first.
 
@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::config::model::{DesiredFleet, RbacMode};
 use crate::model::vocab::{ORIGIN_BINDING_LABEL, binding_policy_name};
-use crate::model::{ExpansionName, Kind, Location, ObservedFleet, WecName};
+use crate::model::{ExpansionName, GrantCheck, Kind, Location, ObservedFleet, WecName};
 
 use super::Change;
 
@@ -44,34 +44,71 @@ impl Delivery {
     }
 }
 
-fn applied(work: &Value) -> DeliveryState {
-    let conditions = work
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let applied = conditions
+fn condition<'a>(conditions: Option<&'a Value>, kind: &str) -> Option<&'a Value> {
+    conditions?
+        .as_array()?
         .iter()
-        .find(|c| c.get("type").and_then(Value::as_str) == Some("Applied"));
-    match applied {
+        .find(|c| c.get("type").and_then(Value::as_str) == Some(kind))
+}
+
+fn message(c: &Value) -> Option<&str> {
+    c.get("message")
+        .and_then(Value::as_str)
+        .filter(|m| !m.is_empty())
+}
+
+/// The manifests the work agent could not apply, each as "<Kind> <namespace>/<name>:
+/// <message>" (the ManifestWork's own condition only says that some failed).
+fn failed_manifests(work: &Value) -> Vec<String> {
+    let manifests = work
+        .pointer("/status/resourceStatus/manifests")
+        .and_then(Value::as_array);
+    manifests
+        .into_iter()
+        .flatten()
+        .filter_map(|m| {
+            let c = condition(m.get("conditions"), "Applied")?;
+            if c.get("status").and_then(Value::as_str) != Some("False") {
+                return None;
+            }
+            let meta = |k: &str| {
+                m.pointer(&format!("/resourceMeta/{k}"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+            };
+            let name = match meta("namespace") {
+                "" => meta("name").to_owned(),
+                ns => format!("{ns}/{}", meta("name")),
+            };
+            Some(format!(
+                "{} {name}: {}",
+                meta("kind"),
+                message(c).unwrap_or("not applied")
+            ))
+        })
+        .collect()
+}
+
+fn applied(work: &Value) -> DeliveryState {
+    match condition(work.pointer("/status/conditions"), "Applied") {
         Some(c) if c.get("status").and_then(Value::as_str) == Some("True") => {
             DeliveryState::Applied
         }
         Some(c) if c.get("status").and_then(Value::as_str) == Some("False") => {
-            DeliveryState::Failed(
-                c.get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("Applied is False")
-                    .to_owned(),
-            )
+            let failed = failed_manifests(work);
+            DeliveryState::Failed(if failed.is_empty() {
+                message(c).unwrap_or("Applied is False").to_owned()
+            } else {
+                failed.join("; ")
+            })
         }
         _ => DeliveryState::Pending("the work agent has not applied it yet".into()),
     }
 }
 
-/// What the work agent was told it may not do, for messages.
-fn denied(e: &crate::config::model::RbacExpansion) -> String {
-    let rule = e.rules.first();
+/// The rule the work agent was found not to hold, for messages.
+fn denied(e: &crate::config::model::RbacExpansion, rule: usize) -> String {
+    let rule = e.rules.get(rule);
     let first = |v: Option<&Vec<String>>| v.and_then(|v| v.first()).cloned().unwrap_or_default();
     let group = first(rule.map(|r| &r.api_groups));
     let resource = first(rule.map(|r| &r.resources));
@@ -127,8 +164,10 @@ pub fn deliveries(
             let downsync = e.mode == RbacMode::Downsync;
             let state = match (downsync, checked) {
                 (false, None) => continue,
-                (false, Some(true)) => DeliveryState::Applied,
-                (false, Some(false)) => DeliveryState::Failed(denied(e)),
+                (false, Some(GrantCheck::InEffect)) => DeliveryState::Applied,
+                (false, Some(GrantCheck::Denied { rule })) => {
+                    DeliveryState::Failed(denied(e, rule))
+                }
                 (true, _) if !works_read => continue,
                 (true, checked) => {
                     let binding = binding_policy_name(&e.name);
@@ -156,10 +195,12 @@ pub fn deliveries(
                             .unwrap_or(DeliveryState::Applied)
                     };
                     match (state, checked) {
-                        (DeliveryState::Applied, Some(false)) => DeliveryState::Failed(format!(
-                            "its ManifestWork is Applied, but {}",
-                            denied(e)
-                        )),
+                        (DeliveryState::Applied, Some(GrantCheck::Denied { rule })) => {
+                            DeliveryState::Failed(format!(
+                                "its ManifestWork is Applied, but {}",
+                                denied(e, rule)
+                            ))
+                        }
                         (state, _) => state,
                     }
                 }
@@ -258,7 +299,9 @@ rbac = ["aw"]
 
         // A SubjectAccessReview overrides an Applied ManifestWork that did not take effect.
         let mut asked = o.clone();
-        asked.grants.insert(("c1".into(), "aw".into()), false);
+        asked
+            .grants
+            .insert(("c1".into(), "aw".into()), GrantCheck::Denied { rule: 0 });
         let c1 = &deliveries(&fleet, &asked, &[])[0];
         assert!(
             matches!(&c1.state, DeliveryState::Failed(why) if why.contains("Applied, but a SubjectAccessReview") && why.contains("may not get appwrappers.workload.codeflare.dev")),
@@ -269,5 +312,80 @@ rbac = ["aw"]
         let mut unread = o.clone();
         unread.listed.remove(&(Location::Its, Kind::ManifestWork));
         assert!(deliveries(&fleet, &unread, &[]).is_empty());
+    }
+
+    #[test]
+    fn a_failed_work_names_each_manifest_the_agent_could_not_apply() {
+        let mut w = work(
+            "c1",
+            "fleet-rbac-aw",
+            Some(("False", "Failed to apply manifest work")),
+        );
+        w["status"]["resourceStatus"] = json!({"manifests": [
+            {"resourceMeta": {"kind": "Namespace", "name": "apps"},
+             "conditions": [{"type": "Applied", "status": "True", "message": "Apply manifest complete"}]},
+            {"resourceMeta": {"kind": "Role", "namespace": "apps", "name": "fleet:aw"},
+             "conditions": [{"type": "Applied", "status": "False", "message": "namespaces \"apps\" not found"}]},
+        ]});
+        assert_eq!(
+            applied(&w),
+            DeliveryState::Failed("Role apps/fleet:aw: namespaces \"apps\" not found".into())
+        );
+        // Without per-manifest detail, the work's own message.
+        let bare = work(
+            "c1",
+            "fleet-rbac-aw",
+            Some(("False", "Failed to apply manifest work")),
+        );
+        assert_eq!(
+            applied(&bare),
+            DeliveryState::Failed("Failed to apply manifest work".into())
+        );
+    }
+
+    #[test]
+    fn a_denied_rule_is_named_by_its_own_verb_and_resource() {
+        let fleet = crate::config::from_str(
+            Path::new("fleet.toml"),
+            r#"
+[its]
+context = "its1"
+[wds]
+context = "wds1"
+[rbac.two]
+mode = "direct"
+namespace = "apps"
+[[rbac.two.rules]]
+api_groups = [""]
+resources = ["configmaps"]
+verbs = ["get"]
+[[rbac.two.rules]]
+api_groups = ["batch"]
+resources = ["jobs"]
+verbs = ["create"]
+[wec.c1]
+rbac = ["two"]
+"#,
+        )
+        .unwrap()
+        .fleet;
+        let mut o = ObservedFleet::default();
+        o.insert_list(
+            &Location::Its,
+            Kind::ManagedCluster,
+            [managed_cluster("c1", json!({}), vec![], None)],
+        );
+        o.grants
+            .insert(("c1".into(), "two".into()), GrantCheck::Denied { rule: 1 });
+        let got = deliveries(&fleet, &o, &[]);
+        assert_eq!(
+            got[0].state,
+            DeliveryState::Failed(
+                "a SubjectAccessReview on the WEC says klusterlet-work-sa may not create jobs.batch in apps".into()
+            )
+        );
+        o.grants
+            .insert(("c1".into(), "two".into()), GrantCheck::InEffect);
+        assert_eq!(deliveries(&fleet, &o, &[])[0].state, DeliveryState::Applied);
     }
 }

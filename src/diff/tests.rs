@@ -430,6 +430,36 @@ fn downsync_rbac_selects_exactly_the_wecs_listing_it_and_orders_the_plan() {
 }
 
 #[test]
+fn a_namespaced_downsync_grant_brings_its_namespace_without_adopting_one() {
+    let f = fleet(&format!(
+        "{BASE}\n[rbac.jobs]\nmode = \"downsync\"\nnamespace = \"batch-apps\"\n[[rbac.jobs.rules]]\napi_groups = [\"batch\"]\nresources = [\"jobs\"]\nverbs = [\"create\"]\n[wec.c1]\nrbac = [\"jobs\"]\n"
+    ));
+    let mc = managed_cluster("c1", json!({}), vec![], None);
+    let d = diff(
+        &f,
+        &observed_with(vec![(Location::Its, Kind::ManagedCluster, mc)]),
+        &DiffOptions::default(),
+    );
+    let Action::Create { body } = &change(&d, Kind::BindingPolicy, "fleet-rbac-jobs").action else {
+        panic!("the BindingPolicy is created")
+    };
+    assert_eq!(
+        body["spec"]["downsync"],
+        json!([
+            {"apiGroup": "rbac.authorization.k8s.io", "resources": ["roles", "rolebindings"],
+             "namespaces": ["batch-apps"],
+             "objectSelectors": [{"matchLabels": {"fleet.kubestellar.io/rbac": "jobs"}}]},
+            {"apiGroup": "", "resources": ["namespaces"], "objectNames": ["batch-apps"], "createOnly": true},
+        ])
+    );
+    // The namespace it downsyncs is one fleet creates in the WDS.
+    assert!(matches!(
+        change(&d, Kind::Namespace, "batch-apps").action,
+        Action::Create { .. }
+    ));
+}
+
+#[test]
 fn targeting_keeps_the_targeted_wecs_and_what_they_need() {
     let f = fleet(&format!(
         "{BASE}\n[wec.c1]\nproperties = {{ a = \"1\" }}\n[wec.c2]\nproperties = {{ a = \"2\" }}\n"

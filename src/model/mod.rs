@@ -26,6 +26,6 @@ pub mod vocab;
 pub use last_applied::LastApplied;
 pub use names::{ExpansionName, WecName};
 pub use object::{Kind, Location, ObjectRef};
-pub use observed::{Endpoint, Failure, ObservedFleet};
+pub use observed::{Endpoint, Failure, GrantCheck, ObservedFleet};
 pub use registration::RegState;
 pub use sensitive::Sensitive;

@@ -64,10 +64,20 @@ pub struct ObservedFleet {
     /// The ITS as its `kube-public/cluster-info` describes it, when that was read and
     /// exists (`force_internal_endpoint_lookup` joins use it).
     pub cluster_info: Option<Endpoint>,
-    /// What a SubjectAccessReview on each WEC answered for the work agent, per RBAC
-    /// expansion (its first rule): whether the grant is in effect. Only the WECs that could
-    /// be asked are here.
-    pub grants: BTreeMap<(super::WecName, super::ExpansionName), bool>,
+    /// What SubjectAccessReviews on each WEC answered for the work agent, per RBAC
+    /// expansion (one per rule): whether the grant is in effect. Only the WECs that could be
+    /// asked, every rule answered, are here.
+    pub grants: BTreeMap<(super::WecName, super::ExpansionName), GrantCheck>,
+}
+
+/// What SubjectAccessReviews on a WEC said of one RBAC expansion's grant to the work agent,
+/// asked once per rule (its first verb, API group, resource and name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantCheck {
+    /// The work agent holds every rule.
+    InEffect,
+    /// The first rule, by its position in the expansion, the work agent does not hold.
+    Denied { rule: usize },
 }
 
 impl ObservedFleet {

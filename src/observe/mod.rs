@@ -26,7 +26,9 @@ use crate::model::registration::{
 };
 use crate::model::vocab::ocm::{AGENT_LEASE, CLUSTER_NAME_LABEL};
 use crate::model::vocab::{ORIGIN_BINDING_LABEL, PROPERTIES_NS, WORK_SA, fleet_selector};
-use crate::model::{Failure, Kind, LastApplied, Location, ObjectRef, ObservedFleet, WecName};
+use crate::model::{
+    Failure, GrantCheck, Kind, LastApplied, Location, ObjectRef, ObservedFleet, WecName,
+};
 
 /// Called as WECs are read: `(done, total)`.
 #[derive(Clone)]
@@ -322,15 +324,15 @@ pub async fn observe(
 }
 
 /// Asks each registered WEC with RBAC expansions whose context fleet can reach whether the
-/// work agent holds each expansion's first rule (a SubjectAccessReview, one per expansion),
-/// so that "applied" means "in effect". A WEC that cannot be asked is left out: unverified,
-/// never an error.
+/// work agent holds each rule of each expansion (a SubjectAccessReview per rule, on its first
+/// verb, API group, resource and name), so that "applied" means "in effect". A WEC or an
+/// expansion that cannot be asked in full is left out: unverified, never an error.
 async fn check_grants(
     fleet: &DesiredFleet,
     clients: &Clients,
     observed: &ObservedFleet,
     opts: &ObserveOptions,
-) -> std::collections::BTreeMap<(WecName, crate::model::ExpansionName), bool> {
+) -> std::collections::BTreeMap<(WecName, crate::model::ExpansionName), GrantCheck> {
     let user = format!("system:serviceaccount:{}:{}", WORK_SA.0, WORK_SA.1);
     let wecs = fleet.wecs.values().filter(|w| {
         !w.rbac.is_empty()
@@ -349,24 +351,30 @@ async fn check_grants(
             let Ok(c) = clients.get(&w.access).await else {
                 return out;
             };
-            for e in fleet.expansions_of(w) {
-                let Some(rule) = e.rules.first() else {
-                    continue;
-                };
-                let first = |v: &[String]| v.first().cloned().unwrap_or_default();
-                let asked = c
-                    .may(
-                        user,
-                        &first(&rule.verbs),
-                        &first(&rule.api_groups),
-                        &first(&rule.resources),
-                        e.namespace.as_deref(),
-                        rule.resource_names.first().map(String::as_str),
-                    )
-                    .await;
-                if let Ok(allowed) = asked {
-                    out.push(((w.name.clone(), e.name.clone()), allowed));
+            'expansions: for e in fleet.expansions_of(w) {
+                let mut check = GrantCheck::InEffect;
+                for (i, rule) in e.rules.iter().enumerate() {
+                    let first = |v: &[String]| v.first().cloned().unwrap_or_default();
+                    let asked = c
+                        .may(
+                            user,
+                            &first(&rule.verbs),
+                            &first(&rule.api_groups),
+                            &first(&rule.resources),
+                            e.namespace.as_deref(),
+                            rule.resource_names.first().map(String::as_str),
+                        )
+                        .await;
+                    match asked {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            check = GrantCheck::Denied { rule: i };
+                            break;
+                        }
+                        Err(_) => continue 'expansions,
+                    }
                 }
+                out.push(((w.name.clone(), e.name.clone()), check));
             }
             out
         })

@@ -33,6 +33,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
     tests![
         crate::kubestellar::fleet_finds_the_its_and_the_wds_through_kubeflex_control_planes,
         crate::kubestellar::downsync_rbac_grants_exactly_the_listing_wecs_and_is_revoked,
+        crate::kubestellar::a_namespaced_downsync_grant_arrives_with_its_namespace_and_is_reported,
         crate::kubestellar::a_property_set_by_fleet_is_expanded_into_a_downsynced_template,
         crate::kubestellar::a_label_change_by_fleet_moves_a_workload,
     ]
@@ -234,6 +235,17 @@ async fn wait_until(
 /// Whether a SubjectAccessReview on `wec` lets KubeStellar's work agent
 /// (`open-cluster-management-agent/klusterlet-work-sa`) `verb` `resource` cluster-wide.
 async fn work_sa_may(wec: &Client, verb: &str, group: &str, resource: &str) -> Result<bool, Error> {
+    work_sa_may_in(wec, verb, group, resource, None).await
+}
+
+/// [`work_sa_may`] in `namespace` when there is one.
+async fn work_sa_may_in(
+    wec: &Client,
+    verb: &str,
+    group: &str,
+    resource: &str,
+    namespace: Option<&str>,
+) -> Result<bool, Error> {
     let sar = SubjectAccessReview {
         spec: SubjectAccessReviewSpec {
             user: Some(
@@ -247,6 +259,7 @@ async fn work_sa_may(wec: &Client, verb: &str, group: &str, resource: &str) -> R
                 verb: Some(verb.into()),
                 group: Some(group.into()),
                 resource: Some(resource.into()),
+                namespace: namespace.map(Into::into),
                 ..Default::default()
             }),
             ..Default::default()
@@ -567,6 +580,91 @@ pub async fn downsync_rbac_grants_exactly_the_listing_wecs_and_is_revoked(ctx: &
         },
     )
     .await?;
+    Ok(())
+}
+
+const JOBS: &str = r#"
+[rbac.ks-jobs]
+mode = "downsync"
+namespace = "ks-batch"
+[[rbac.ks-jobs.rules]]
+api_groups = [""]
+resources = ["configmaps"]
+verbs = ["get"]
+[[rbac.ks-jobs.rules]]
+api_groups = ["batch"]
+resources = ["jobs"]
+verbs = ["create"]
+"#;
+
+/// A namespaced grant needs its namespace on the WEC, which the WEC does not have: the
+/// BindingPolicy downsyncs it too, so the work agent can apply the Role. `fleet plan`
+/// reports the grant as applied once it is, from the ManifestWork and one
+/// SubjectAccessReview per rule.
+pub async fn a_namespaced_downsync_grant_arrives_with_its_namespace_and_is_reported(
+    ctx: &Ctx,
+) -> TestResult {
+    ensure_registered(ctx, &["cluster1"]).await?;
+    let c1 = ctx.lab.client("cluster1").await?;
+    let namespaces = Api::<k8s_openapi::api::core::v1::Namespace>::all(c1.clone());
+    ensure!(
+        namespaces.get_opt("ks-batch").await?.is_none(),
+        "cluster1 already has namespace ks-batch"
+    );
+    let toml = format!("{HEADER}{JOBS}[wec.cluster1]\nrbac = [\"ks-jobs\"]\n[wec.cluster2]\n");
+    let t = apply(ctx, &toml)?;
+    let took = wait_until(
+        ctx,
+        "klusterlet-work-sa may create jobs in ks-batch on cluster1",
+        t,
+        async || {
+            let now = work_sa_may_in(&c1, "create", "batch", "jobs", Some("ks-batch")).await?;
+            Ok((now, format!("allowed = {now}")))
+        },
+    )
+    .await?;
+    println!(
+        "    namespaced downsync grant (and its namespace) reached cluster1 {took:.1} s after fleet apply returned"
+    );
+    ensure!(
+        namespaces.get_opt("ks-batch").await?.is_some(),
+        "the grant arrived without its namespace"
+    );
+
+    // The plan says applied for cluster1 once the ManifestWork reports it.
+    wait_until(
+        ctx,
+        "fleet plan reports ks-jobs applied on cluster1",
+        t,
+        async || {
+            let plan = fleet(ctx, &toml, &["plan", "--output", "json"])?;
+            let v: Value =
+                serde_json::from_str(&plan.stdout).map_err(|e| format!("{e}\n{plan}"))?;
+            let state = v["deliveries"]
+                .as_array()
+                .and_then(|d| {
+                    d.iter()
+                        .find(|x| x["wec"] == "cluster1" && x["expansion"] == "ks-jobs")
+                })
+                .cloned()
+                .unwrap_or(Value::Null);
+            Ok((
+                state["mode"] == "downsync" && state["state"] == "applied",
+                state.to_string(),
+            ))
+        },
+    )
+    .await?;
+
+    let t = apply(ctx, &clean())?;
+    let gone = wait_until(ctx, "the ks-jobs grant leaves cluster1", t, async || {
+        let now = work_sa_may_in(&c1, "create", "batch", "jobs", Some("ks-batch")).await?;
+        Ok((!now, format!("allowed = {now}")))
+    })
+    .await?;
+    println!(
+        "    namespaced downsync grant left cluster1 {gone:.1} s after the expansion was removed"
+    );
     Ok(())
 }
 
