@@ -1,4 +1,4 @@
-//! All Kubernetes I/O: one client per kubeconfig context, paginated LISTs, server-side apply
+//! All Kubernetes I/O: one client per kubeconfig context, streamed LISTs, server-side apply
 //! with field manager `fleet`, deletes. Nothing else in fleet talks to a cluster.
 
 use std::collections::HashMap;
@@ -19,6 +19,7 @@ use tokio::sync::Mutex;
 
 mod control_plane;
 mod lease;
+mod list;
 pub mod retry;
 
 use crate::config::model::ClusterAccess;
@@ -515,8 +516,8 @@ fn to_value(obj: DynamicObject) -> Value {
 }
 
 impl Cluster {
-    /// Every object of `kind` (in `namespace`, or all namespaces), matching `labels`,
-    /// in pages of 500.
+    /// Every object of `kind` (in `namespace`, or all namespaces), matching `labels`, in one
+    /// LIST, trimmed as decoded ([`list`]).
     pub async fn list(
         &self,
         kind: Kind,
@@ -527,38 +528,30 @@ impl Cluster {
         if let Some(l) = labels {
             lp = lp.labels(l);
         }
-        self.list_pages(kind, namespace, lp, || format!("list {}", kind.plural()))
+        self.list_with(kind, namespace, lp, || format!("list {}", kind.plural()))
             .await
     }
 
-    /// Every object of `kind` named `name`, in every namespace (a field selector), in pages
-    /// of 500.
+    /// Every object of `kind` named `name`, in every namespace (a field selector).
     pub async fn list_named(&self, kind: Kind, name: &str) -> Result<Vec<Value>, KubeError> {
         let lp = ListParams::default().fields(&format!("metadata.name={name}"));
-        self.list_pages(kind, None, lp, || {
+        self.list_with(kind, None, lp, || {
             format!("list {} named {name}", kind.plural())
         })
         .await
     }
 
-    async fn list_pages(
+    async fn list_with(
         &self,
         kind: Kind,
         namespace: Option<&str>,
         lp: ListParams,
         what: impl Fn() -> String,
     ) -> Result<Vec<Value>, KubeError> {
-        let api = api(&self.client, kind, namespace);
-        let mut lp = lp.limit(500);
-        let mut out = Vec::new();
-        loop {
-            let page = api.list(&lp).await.map_err(|e| self.error(what(), e))?;
-            out.extend(page.items.into_iter().map(to_value));
-            match page.metadata.continue_ {
-                Some(token) if !token.is_empty() => lp = lp.continue_token(&token),
-                _ => return Ok(out),
-            }
-        }
+        let namespace = namespace.filter(|_| kind.namespaced());
+        list::list(&self.client, kind, &api_resource(kind), namespace, &lp)
+            .await
+            .map_err(|e| self.error(what(), e))
     }
 
     /// One object, or `None` when it does not exist.
@@ -580,7 +573,10 @@ impl Cluster {
         // Any 404 means "not there": the object, or its whole resource when the CRD is not
         // installed (the API server then answers with a plain-text 404, not a Status).
         match got {
-            Ok(o) => Ok(Some(o)),
+            Ok(mut o) => {
+                crate::model::live::trim(kind, &mut o);
+                Ok(Some(o))
+            }
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
             Err(e) => Err(self.error(format!("get {} {name}", kind.as_str()), e)),
         }

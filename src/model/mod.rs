@@ -14,6 +14,7 @@
 //! `cli`) speaks in these types; no identity crosses a module boundary as a formatted string.
 
 pub mod last_applied;
+pub mod live;
 pub mod names;
 pub mod object;
 pub mod observed;

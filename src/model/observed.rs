@@ -47,7 +47,8 @@ pub struct Endpoint {
 /// Everything observe read in one pass.
 #[derive(Debug, Clone, Default)]
 pub struct ObservedFleet {
-    /// Live objects (full JSON, `managedFields` included; Secrets without their data).
+    /// Live objects as [`super::live::trim`] keeps them (`managedFields` down to who owns
+    /// which field fleet compares; Secrets without their data).
     pub objects: BTreeMap<ObjectRef, Value>,
     /// What was listed successfully: absence of an object there means it does not exist.
     pub listed: BTreeSet<(Location, Kind)>,
@@ -106,18 +107,9 @@ impl ObservedFleet {
     }
 
     /// Records a successful GET of `r`: the object, or `None` when it does not exist.
-    /// Secrets are kept without their data.
     pub fn insert_get(&mut self, r: ObjectRef, item: Option<Value>) {
         if let Some(mut item) = item {
-            if r.kind == Kind::Secret
-                && let Some(map) = item.as_object_mut()
-            {
-                map.remove("data");
-                map.remove("stringData");
-                if let Some(Value::Object(notes)) = item.pointer_mut("/metadata/annotations") {
-                    notes.remove("kubectl.kubernetes.io/last-applied-configuration");
-                }
-            }
+            super::live::trim(r.kind, &mut item);
             self.objects.insert(r.clone(), item);
         }
         self.fetched.insert(r);

@@ -25,7 +25,9 @@ use crate::model::registration::{
     bootstrap_secret_ref, klusterlet_ref, managed_cluster_ref, needs_wec_read, registered,
 };
 use crate::model::vocab::ocm::{AGENT_LEASE, CLUSTER_NAME_LABEL};
-use crate::model::vocab::{ORIGIN_BINDING_LABEL, PROPERTIES_NS, WORK_SA, fleet_selector};
+use crate::model::vocab::{
+    ORIGIN_BINDING_LABEL, PROPERTIES_NS, WORK_SA, binding_policy_name, fleet_selector,
+};
 use crate::model::{
     Failure, GrantCheck, Kind, LastApplied, Location, ObjectRef, ObservedFleet, WecName,
 };
@@ -82,9 +84,12 @@ async fn read_its(
     o.its_uid = Some(c.identity().await?);
     o.its_server = Some(c.server.clone());
     o.its_endpoint = Some(c.endpoint());
-    let mcs = c.list(Kind::ManagedCluster, None, None).await?;
+    // The two big reads, side by side.
+    let (mcs, cms) = tokio::try_join!(
+        c.list(Kind::ManagedCluster, None, None),
+        c.list(Kind::ConfigMap, Some(PROPERTIES_NS), None)
+    )?;
     o.insert_list(&Location::Its, Kind::ManagedCluster, mcs);
-    let cms = c.list(Kind::ConfigMap, Some(PROPERTIES_NS), None).await?;
     o.insert_list(&Location::Its, Kind::ConfigMap, cms);
     read_namespaces(c, &Location::Its, namespaces, o).await
 }
@@ -257,9 +262,20 @@ pub async fn observe(
         let works = async {
             let c = clients.get(&fleet.its.access).await?;
             let mut o = ObservedFleet::default();
-            let items = c
-                .list(Kind::ManifestWork, None, Some(ORIGIN_BINDING_LABEL))
-                .await?;
+            // Only the works of fleet's own BindingPolicies, when their names can be label
+            // values (at most 63 characters); else every work KubeStellar made.
+            let bindings: Vec<String> = fleet
+                .rbac
+                .values()
+                .filter(|e| e.mode == RbacMode::Downsync)
+                .map(|e| binding_policy_name(&e.name))
+                .collect();
+            let selector = if bindings.iter().all(|b| b.len() <= 63) {
+                format!("{ORIGIN_BINDING_LABEL} in ({})", bindings.join(","))
+            } else {
+                ORIGIN_BINDING_LABEL.to_owned()
+            };
+            let items = c.list(Kind::ManifestWork, None, Some(&selector)).await?;
             o.insert_list(&Location::Its, Kind::ManifestWork, items);
             Ok(o)
         };
