@@ -85,7 +85,8 @@ impl Run {
         let targets = check_targets(&loaded, &selection)?;
         Ok(Run {
             desired: DesiredState::build(&loaded.fleet),
-            clients: Clients::new(global.kubeconfig.clone(), global.request_timeout),
+            clients: Clients::new(global.kubeconfig.clone(), global.request_timeout)
+                .in_flight(usize::from(selection.parallelism)),
             loaded,
             selection,
             targets,

@@ -353,6 +353,8 @@ pub struct Clients {
     default_kubeconfig: Option<PathBuf>,
     /// Connect and read timeout of every request.
     timeout: Duration,
+    /// The most requests in flight to one cluster, and where its limit starts.
+    in_flight: usize,
     kubeconfigs: Mutex<HashMap<Option<PathBuf>, Kubeconfig>>,
     cache: Mutex<HashMap<(Option<PathBuf>, String), Cluster>>,
 }
@@ -373,9 +375,17 @@ impl Clients {
         Clients {
             default_kubeconfig: kubeconfig,
             timeout,
+            in_flight: 10,
             kubeconfigs: Mutex::new(HashMap::new()),
             cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// At most `n` requests in flight to each cluster (`--parallelism`); fewer while the
+    /// cluster pushes back ([`retry::in_flight_limit`]).
+    pub fn in_flight(mut self, n: usize) -> Self {
+        self.in_flight = n.max(1);
+        self
     }
 
     async fn kubeconfig(&self, path: &Option<PathBuf>) -> Result<Kubeconfig, KubeError> {
@@ -466,6 +476,7 @@ impl Clients {
         let client = kube::client::ClientBuilder::try_from(cfg)
             .map_err(|e| context_error(Box::new(e)))?
             .with_layer(&tower::buffer::BufferLayer::new(1024))
+            .with_layer(&retry::in_flight_limit(self.in_flight, self.timeout))
             .with_layer(&tower::retry::RetryLayer::new(retry::FleetRetry::new()))
             .build();
         Ok(Cluster {

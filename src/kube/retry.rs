@@ -6,6 +6,12 @@
 //!
 //! Connection failures and timeouts are not retried: a silent server costs one
 //! `--request-timeout`, and the error names it.
+//!
+//! Under the retries, each attempt holds one of the cluster's in-flight permits
+//! ([`in_flight_limit`]): an AIMD limit that starts at `--parallelism`, shrinks by half
+//! whenever the server pushes back (429, 503, 504, or no answer) and grows back by one per
+//! well-answered round, so a throttled API server sees fewer requests at once, not the same
+//! number retried.
 
 use std::time::Duration;
 
@@ -32,6 +38,38 @@ impl FleetRetry {
 impl Default for FleetRetry {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Tells a pushback ([`pushback`]) from an answer.
+pub type PushbackClassifier<B> = fn(&Result<Response<B>, BoxError>) -> bool;
+
+/// The per-cluster in-flight limit: at most `max` requests at once, halved on pushback
+/// ([`pushback`]) down to 1, and a request slower than `timeout` counts as pushback.
+pub fn in_flight_limit<B>(
+    max: usize,
+    timeout: Duration,
+) -> tower_acc::ConcurrencyLimitLayer<tower_acc::Aimd, PushbackClassifier<B>> {
+    let aimd = tower_acc::Aimd::builder()
+        .initial_limit(max)
+        .min_limit(1)
+        .max_limit(max)
+        .backoff_ratio(0.5)
+        .timeout(timeout)
+        .build();
+    tower_acc::ConcurrencyLimitLayer::with_classifier(aimd, pushback::<B>)
+}
+
+/// Whether an answer means the server is (or may be) overloaded.
+fn pushback<B>(result: &Result<Response<B>, BoxError>) -> bool {
+    match result {
+        Ok(r) => matches!(
+            r.status(),
+            StatusCode::TOO_MANY_REQUESTS
+                | StatusCode::SERVICE_UNAVAILABLE
+                | StatusCode::GATEWAY_TIMEOUT
+        ),
+        Err(_) => true,
     }
 }
 
@@ -112,5 +150,66 @@ mod tests {
             })
             .count();
         assert_eq!(n, 5);
+    }
+
+    /// Sends `n` requests at once through `limit` over a server that answers `code` after
+    /// 20 ms; the most that were in flight at once.
+    async fn burst(
+        n: usize,
+        code: u16,
+        server_load: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        peak: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        svc: &tower::util::BoxCloneService<Request<Body>, Response<()>, BoxError>,
+    ) {
+        use std::sync::atomic::Ordering::SeqCst;
+        use tower::ServiceExt;
+        peak.store(0, SeqCst);
+        server_load.store(0, SeqCst);
+        let calls = (0..n).map(|_| {
+            let mut req = request(Method::GET);
+            req.headers_mut().insert("x-code", code.into());
+            svc.clone().oneshot(req)
+        });
+        futures::future::join_all(calls).await;
+    }
+
+    #[tokio::test]
+    async fn a_throttling_server_gets_fewer_requests_at_once_then_more_again() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        use tower::Layer;
+        let (load, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let server = {
+            let (load, peak) = (load.clone(), peak.clone());
+            tower::service_fn(move |req: Request<Body>| {
+                let (load, peak) = (load.clone(), peak.clone());
+                async move {
+                    let now = load.fetch_add(1, SeqCst) + 1;
+                    peak.fetch_max(now, SeqCst);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    load.fetch_sub(1, SeqCst);
+                    let code: u16 = req.headers()["x-code"].to_str().unwrap().parse().unwrap();
+                    Ok::<_, BoxError>(Response::builder().status(code).body(()).unwrap())
+                }
+            })
+        };
+        let buffered = tower::buffer::Buffer::new(server, 64);
+        let svc = tower::util::BoxCloneService::new(
+            in_flight_limit::<()>(8, Duration::from_secs(5)).layer(buffered),
+        );
+
+        burst(16, 200, &load, &peak, &svc).await;
+        assert_eq!(peak.load(SeqCst), 8, "unthrottled: --parallelism at once");
+        burst(16, 429, &load, &peak, &svc).await;
+        burst(4, 200, &load, &peak, &svc).await;
+        let after = peak.load(SeqCst);
+        assert!(
+            after <= 2,
+            "after 429s the limit is down to 1 or 2, saw {after}"
+        );
+        for _ in 0..20 {
+            burst(16, 200, &load, &peak, &svc).await;
+        }
+        assert_eq!(peak.load(SeqCst), 8, "well answered, it climbs back");
     }
 }
