@@ -5,9 +5,10 @@
 //! (and duplicate keys) in one pass; a duplicate is pointed at both of its definitions
 //! ([`outline`](super::outline)). The span tree is then deserialized into the serde types
 //! of [`raw`](super::raw). serde stops at the first error, so each failing entry is reported,
-//! removed from the tree and decoding is retried: one pass per bad entry, none when the file
-//! is well-formed. What was found is named from the tree and what was expected from the
-//! file's shape, not from serde's words (which see spans as maps).
+//! removed from the tree and decoding is retried: one pass per bad entry. A well-formed file
+//! is decoded once, without a copy of its tree. What was found is named from the tree and
+//! what was expected from the file's shape, not from serde's words (which see spans as
+//! maps).
 
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -59,7 +60,16 @@ pub(crate) fn decode(text: &str) -> Decoded {
         };
     }
 
-    let mut tree = tree;
+    // The common case, a well-formed file, decodes the tree as it is; only a file with
+    // shape problems is parsed again, to be decoded entry by entry.
+    if let Ok(raw) = RawFleet::deserialize(toml::de::Deserializer::from(tree)) {
+        return Decoded {
+            raw: Some(raw),
+            problems: Vec::new(),
+            dropped: BTreeSet::new(),
+        };
+    }
+    let (mut tree, _) = DeTable::parse_recoverable(text);
     let mut problems = Vec::new();
     let mut dropped = BTreeSet::new();
     loop {
