@@ -13,7 +13,8 @@ use super::model::{
 use crate::model::{ExpansionName, WecName};
 
 use super::raw::{
-    RawFleet, RawJoin, RawProfile, RawRbacMode, RawRule, RawWec, SpannedListField, items,
+    RawFleet, RawJoin, RawProfile, RawRbacMode, RawRule, RawWec, SpannedList, SpannedListField,
+    SpannedMap, items,
 };
 
 /// Resolves `raw`, which [`validate`](super::validate) found free of errors. `base_dir` is
@@ -105,13 +106,34 @@ pub(crate) fn resolve(raw: &RawFleet, base_dir: &Path) -> DesiredFleet {
     }
 }
 
+/// One layer of a WEC's settings, borrowed: `[defaults]`, a group, or the WEC's own table.
+struct Layer<'a> {
+    labels: Option<&'a SpannedMap>,
+    properties: Option<&'a SpannedMap>,
+    rbac: Option<&'a SpannedList>,
+    register: Option<bool>,
+    join: Option<&'a RawJoin>,
+}
+
+impl<'a> From<&'a RawProfile> for Layer<'a> {
+    fn from(p: &'a RawProfile) -> Self {
+        Layer {
+            labels: p.labels.as_ref(),
+            properties: p.properties.as_ref(),
+            rbac: p.rbac.as_ref(),
+            register: p.register,
+            join: p.join.as_ref(),
+        }
+    }
+}
+
 fn resolve_wec(raw: &RawFleet, name: &str, wec: &RawWec, base_dir: &Path) -> Wec {
-    let own = RawProfile {
-        labels: wec.labels.clone(),
-        properties: wec.properties.clone(),
-        rbac: wec.rbac.clone(),
+    let own = Layer {
+        labels: wec.labels.as_ref(),
+        properties: wec.properties.as_ref(),
+        rbac: wec.rbac.as_ref(),
         register: wec.register,
-        join: wec.join.clone(),
+        join: wec.join.as_ref(),
     };
     let layers = raw
         .defaults
@@ -121,7 +143,8 @@ fn resolve_wec(raw: &RawFleet, name: &str, wec: &RawWec, base_dir: &Path) -> Wec
                 .iter()
                 .filter_map(|g| raw.group.get(g.get_ref().as_str())),
         )
-        .chain(std::iter::once(&own));
+        .map(Layer::from)
+        .chain(std::iter::once(own));
 
     let mut resolved = Wec {
         name: WecName::from(name),
@@ -141,12 +164,12 @@ fn resolve_wec(raw: &RawFleet, name: &str, wec: &RawWec, base_dir: &Path) -> Wec
         join: JoinOptions::default(),
     };
     for layer in layers {
-        for (k, v) in layer.labels.iter().flatten() {
+        for (k, v) in layer.labels.into_iter().flatten() {
             resolved
                 .labels
                 .insert(k.get_ref().clone(), v.get_ref().clone());
         }
-        for (k, v) in layer.properties.iter().flatten() {
+        for (k, v) in layer.properties.into_iter().flatten() {
             resolved
                 .properties
                 .insert(k.get_ref().clone(), v.get_ref().clone());
@@ -154,7 +177,7 @@ fn resolve_wec(raw: &RawFleet, name: &str, wec: &RawWec, base_dir: &Path) -> Wec
         resolved.rbac.extend(
             layer
                 .rbac
-                .iter()
+                .into_iter()
                 .flatten()
                 .map(|r| ExpansionName::new(r.get_ref().as_str())),
         );
@@ -164,7 +187,7 @@ fn resolve_wec(raw: &RawFleet, name: &str, wec: &RawWec, base_dir: &Path) -> Wec
         if let Some(RawJoin {
             singleton,
             force_internal_endpoint_lookup,
-        }) = &layer.join
+        }) = layer.join
         {
             if let Some(s) = singleton {
                 resolved.join.singleton = *s;
