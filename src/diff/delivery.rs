@@ -225,6 +225,14 @@ mod tests {
     use super::*;
     use crate::diff::fixtures::managed_cluster;
 
+    /// The fleet of `body` (its RBAC and WECs) on the ITS its1 and the WDS wds1.
+    fn fleet(body: &str) -> crate::config::model::DesiredFleet {
+        let text = format!("[its]\ncontext = \"its1\"\n[wds]\ncontext = \"wds1\"\n{body}");
+        crate::config::from_str(Path::new("fleet.toml"), &text)
+            .unwrap()
+            .fleet
+    }
+
     fn work(wec: &str, binding: &str, applied: Option<(&str, &str)>) -> Value {
         let mut w = json!({"apiVersion": "work.open-cluster-management.io/v1", "kind": "ManifestWork",
             "metadata": {"name": format!("{binding}-wds1-0"), "namespace": wec,
@@ -238,13 +246,8 @@ mod tests {
 
     #[test]
     fn applied_pending_and_failed_grants_are_told_apart() {
-        let fleet = crate::config::from_str(
-            Path::new("fleet.toml"),
+        let fleet = fleet(
             r#"
-[its]
-context = "its1"
-[wds]
-context = "wds1"
 [rbac.aw]
 mode = "downsync"
 [[rbac.aw.rules]]
@@ -258,9 +261,7 @@ rbac = ["aw"]
 [wec.c3]
 [wec.c4]
 "#,
-        )
-        .unwrap()
-        .fleet;
+        );
         let mut o = ObservedFleet::default();
         let mcs = ["c1", "c2", "c3"].map(|n| managed_cluster(n, json!({}), vec![], None));
         o.insert_list(&Location::Its, Kind::ManagedCluster, mcs);
@@ -345,13 +346,8 @@ rbac = ["aw"]
 
     #[test]
     fn a_denied_rule_is_named_by_its_own_verb_and_resource() {
-        let fleet = crate::config::from_str(
-            Path::new("fleet.toml"),
+        let fleet = fleet(
             r#"
-[its]
-context = "its1"
-[wds]
-context = "wds1"
 [rbac.two]
 mode = "direct"
 namespace = "apps"
@@ -366,9 +362,7 @@ verbs = ["create"]
 [wec.c1]
 rbac = ["two"]
 "#,
-        )
-        .unwrap()
-        .fleet;
+        );
         let mut o = ObservedFleet::default();
         o.insert_list(
             &Location::Its,
