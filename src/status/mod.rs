@@ -16,7 +16,9 @@ use crate::model::vocab::PROPERTIES_NS;
 use crate::model::vocab::ocm::{
     AGENT_LEASE, AVAILABLE, DEFAULT_LEASE_SECONDS, JOINED, LABEL_PREFIXES, LEASE_GRACE_TIMES,
 };
-use crate::model::{Failure, Kind, Location, ObjectRef, ObservedFleet, RegState, WecName};
+use crate::model::{
+    ExpansionName, Failure, Kind, Location, ObjectRef, ObservedFleet, RegState, WecName,
+};
 
 /// A ManagedCluster condition's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -270,6 +272,16 @@ pub fn status(
     let wds_read = !observed.unreadable.contains_key(&Location::Wds);
     let mut names: BTreeSet<WecName> = fleet.wecs.keys().cloned().collect();
     names.extend(diff.unmanaged_wecs.iter().cloned());
+    // Each WEC's changes, and each expansion's shared (WDS) changes, by index into the diff.
+    let mut of_wec: BTreeMap<&WecName, Vec<usize>> = BTreeMap::new();
+    let mut of_expansion: BTreeMap<&ExpansionName, Vec<usize>> = BTreeMap::new();
+    for (i, c) in diff.changes.iter().enumerate() {
+        match (&c.wec, &c.expansion) {
+            (Some(w), _) => of_wec.entry(w).or_default().push(i),
+            (None, Some(e)) => of_expansion.entry(e).or_default().push(i),
+            (None, None) => {}
+        }
+    }
     let mut rows = Vec::new();
     for name in names {
         let wec = fleet.wecs.get(&name);
@@ -296,15 +308,13 @@ pub fn status(
             }
         }
         let wec_loc = Location::Wec(name.clone());
-        let changes: Vec<&Change> = diff
-            .changes
-            .iter()
-            .filter(|c| match (&c.wec, &c.expansion) {
-                (Some(w), _) => *w == name,
-                (None, Some(e)) => wec.is_some_and(|w| w.rbac.contains(e)),
-                (None, None) => false,
-            })
-            .collect();
+        let mut indices: Vec<usize> = of_wec.get(&name).cloned().unwrap_or_default();
+        for e in wec.iter().flat_map(|w| &w.rbac) {
+            indices.extend(of_expansion.get(e).into_iter().flatten());
+        }
+        indices.sort_unstable();
+        indices.dedup();
+        let changes: Vec<&Change> = indices.into_iter().map(|i| &diff.changes[i]).collect();
         let of = |a: Aspect| -> Vec<&Change> {
             changes
                 .iter()
