@@ -285,7 +285,10 @@ pub async fn properties_configmap_created_changed_and_pruned_of_keys(ctx: &Ctx) 
     Ok(())
 }
 
-async fn work_sa_may(
+/// Whether a SubjectAccessReview on `wec` lets KubeStellar's work agent
+/// (`open-cluster-management-agent/klusterlet-work-sa`) `verb` `resource` (in `namespace`,
+/// else cluster-wide).
+pub async fn work_sa_may(
     wec: &Client,
     verb: &str,
     group: &str,

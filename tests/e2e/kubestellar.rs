@@ -12,19 +12,15 @@
 
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::authorization::v1::{
-    ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
-};
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::rbac::v1::ClusterRole;
 use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch,
-    PatchParams, PostParams,
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
 };
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 
-use crate::fleet::{Run, ensure_registered, fleet};
+use crate::fleet::{Run, ensure_registered, fleet, work_sa_may as work_sa_may_in};
 use crate::{Ctx, TestFn, TestResult};
 
 type Error = Box<dyn std::error::Error>;
@@ -232,44 +228,9 @@ async fn wait_until(
     }
 }
 
-/// Whether a SubjectAccessReview on `wec` lets KubeStellar's work agent
-/// (`open-cluster-management-agent/klusterlet-work-sa`) `verb` `resource` cluster-wide.
+/// [`work_sa_may_in`] cluster-wide.
 async fn work_sa_may(wec: &Client, verb: &str, group: &str, resource: &str) -> Result<bool, Error> {
     work_sa_may_in(wec, verb, group, resource, None).await
-}
-
-/// [`work_sa_may`] in `namespace` when there is one.
-async fn work_sa_may_in(
-    wec: &Client,
-    verb: &str,
-    group: &str,
-    resource: &str,
-    namespace: Option<&str>,
-) -> Result<bool, Error> {
-    let sar = SubjectAccessReview {
-        spec: SubjectAccessReviewSpec {
-            user: Some(
-                "system:serviceaccount:open-cluster-management-agent:klusterlet-work-sa".into(),
-            ),
-            groups: Some(vec![
-                "system:serviceaccounts".into(),
-                "system:serviceaccounts:open-cluster-management-agent".into(),
-            ]),
-            resource_attributes: Some(ResourceAttributes {
-                verb: Some(verb.into()),
-                group: Some(group.into()),
-                resource: Some(resource.into()),
-                namespace: namespace.map(Into::into),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let r = Api::<SubjectAccessReview>::all(wec.clone())
-        .create(&PostParams::default(), &sar)
-        .await?;
-    Ok(r.status.is_some_and(|s| s.allowed))
 }
 
 // ─── ControlPlanes ──────────────────────────────────────────────────────────────────────
