@@ -6,6 +6,30 @@ use std::path::{Path, PathBuf};
 use fleet::config::{self, ConfigError, LoadedConfig};
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
 
+/// `case!(name, "fleet::config::code", "toml")`: the file yields `code` (and the rendered
+/// report matches the snapshot `name`).
+macro_rules! case {
+    ($name:ident, $code:literal, $toml:expr) => {
+        #[test]
+        fn $name() {
+            let text: &str = $toml;
+            let found = $crate::common::codes(text);
+            assert!(found.contains(&$code), "expected {} in {found:?}", $code);
+            insta::assert_snapshot!($crate::common::diagnose(text));
+        }
+    };
+}
+
+/// A direct-mode RBAC expansion used by every WEC, to put RBAC rules under test.
+macro_rules! with_rbac {
+    ($rules:literal) => {
+        concat!(
+            "[its]\ncontext = \"its1\"\n\n[defaults]\nrbac = [\"work\"]\n\n[rbac.work]\nmode = \"direct\"\n",
+            $rules
+        )
+    };
+}
+
 /// The repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -1,31 +1,7 @@
 //! Snapshots of the rendered diagnostics, one bad input each; every test also checks that
 //! the expected diagnostic code is among the findings.
 
-use crate::common::{codes, diagnose, load};
-
-/// `case!(name, "fleet::config::code", "toml")`: the file yields `code` (and the rendered
-/// report matches the snapshot `name`).
-macro_rules! case {
-    ($name:ident, $code:literal, $toml:expr) => {
-        #[test]
-        fn $name() {
-            let text: &str = $toml;
-            let found = codes(text);
-            assert!(found.contains(&$code), "expected {} in {found:?}", $code);
-            insta::assert_snapshot!(diagnose(text));
-        }
-    };
-}
-
-/// A direct-mode RBAC expansion used by every WEC, to put RBAC rules under test.
-macro_rules! with_rbac {
-    ($rules:literal) => {
-        concat!(
-            "[its]\ncontext = \"its1\"\n\n[defaults]\nrbac = [\"work\"]\n\n[rbac.work]\nmode = \"direct\"\n",
-            $rules
-        )
-    };
-}
+use crate::common::{diagnose, load};
 
 // TOML syntax
 case!(

@@ -1,7 +1,8 @@
 //! Integration tests of `fleet`: one binary (like uv's `tests/it`) to keep link time down.
 
-mod cli;
+#[macro_use]
 mod common;
+mod cli;
 mod completions;
 mod diagnostics;
 mod examples;
