@@ -239,22 +239,26 @@ impl Scanner<'_> {
         }
     }
 
-    fn inline_table(&mut self, path: &[String], depth: usize) {
-        self.pos += 1;
+    /// Skips blanks and separating commas inside an inline table or array; false at its end
+    /// (the `close` byte, consumed, or the end of the text).
+    fn next_item(&mut self, close: u8) -> bool {
         loop {
             self.blank();
             match self.peek() {
-                None => return,
-                Some(b'}') => {
+                None => return false,
+                Some(b) if b == close => {
                     self.pos += 1;
-                    return;
+                    return false;
                 }
-                Some(b',') => {
-                    self.pos += 1;
-                    continue;
-                }
-                _ => {}
+                Some(b',') => self.pos += 1,
+                _ => return true,
             }
+        }
+    }
+
+    fn inline_table(&mut self, path: &[String], depth: usize) {
+        self.pos += 1;
+        while self.next_item(b'}') {
             let keys = self.keys();
             if keys.is_empty() {
                 return;
@@ -272,20 +276,7 @@ impl Scanner<'_> {
     fn array(&mut self, path: &[String], depth: usize) {
         self.pos += 1;
         let mut index = 0;
-        loop {
-            self.blank();
-            match self.peek() {
-                None => return,
-                Some(b']') => {
-                    self.pos += 1;
-                    return;
-                }
-                Some(b',') => {
-                    self.pos += 1;
-                    continue;
-                }
-                _ => {}
-            }
+        while self.next_item(b']') {
             let before = self.pos;
             let mut element = path.to_vec();
             element.push(format!("[{index}]"));
