@@ -176,7 +176,8 @@ pub struct RawRbac {
     /// each WEC.
     #[schemars(required, with = "RawRbacMode")]
     pub mode: Option<Spanned<RawRbacMode>>,
-    /// Set: a Role and RoleBinding in this namespace. Unset: a ClusterRole and
+    /// Set: a Role and RoleBinding in this namespace (created on the WEC when missing; in
+    /// `downsync` mode the BindingPolicy delivers it). Unset: a ClusterRole and
     /// ClusterRoleBinding.
     #[schemars(with = "Option<String>")]
     pub namespace: Option<Spanned<String>>,
