@@ -4,7 +4,7 @@
 //! The wire types below are the contract, kept apart from fleet's internal types so that
 //! refactoring the diff never changes the output by accident.
 //!
-//! # Plan and drift report, `format_version` 1.2
+//! # Plan and drift report, `format_version` 1.3
 //!
 //! 1.1 added `help` to `unreadable` entries; 1.2 added registration: the actions `register`
 //! and `deregister`, their counts, and `registration` on changes; 1.3 added `deliveries`.
@@ -84,9 +84,10 @@
 //!   "unchanged_wecs": [string],           in fleet.toml, nothing to change
 //!   "deliveries": [{                      whether fleet's RBAC is in effect on the WECs:
 //!     "wec": string, "expansion": string, downsync by KubeStellar's ManifestWork, both
-//!     "mode": "downsync" | "direct",      modes by a SubjectAccessReview where the WEC
-//!     "state": "applied" | "pending" | "failed",  can be asked
-//!     "message": string | null            why pending, or what failed
+//!     "mode": "downsync" | "direct",      modes by a SubjectAccessReview per rule where
+//!     "state": "applied" | "pending" | "failed",  the WEC can be asked
+//!     "message": string | null            why pending, or what failed (each manifest the
+//!                                         agent could not apply, or the rule denied)
 //!   }]
 //! }
 //! ```
@@ -100,7 +101,7 @@
 //!
 //! ```text
 //! {
-//!   "format_version": "1.0",
+//!   "format_version": "1.1",
 //!   "report":        "apply",
 //!   "its_context": …, "its_server": …, "its_uid": …, "config_digest": …, "targets": […],
 //!   "complete":      bool,                every change made (blocked ones excepted) and
