@@ -484,7 +484,6 @@ fn diff_object(
     inventory: &BTreeSet<ObjectRef>,
 ) -> Option<Change> {
     let want = flatten(&d.body);
-    let body = apply_body(d);
     let base = Change {
         object: d.object.clone(),
         wec: d.wec.clone(),
@@ -512,6 +511,7 @@ fn diff_object(
                 cause: cause.clone(),
             })
             .collect();
+        let body = apply_body(d);
         return Some(match d.mode {
             Mode::ExistingOnly => Change {
                 action: Action::Update { body },
@@ -533,9 +533,15 @@ fn diff_object(
 
     let have = flatten(live);
     let owned = owners(live);
-    let last = LastApplied::of(live)
-        .map(|l| flatten(&l.applied))
-        .unwrap_or_default();
+    // What fleet applied last, read only when a field differs (it names the cause).
+    let last_applied = std::cell::OnceCell::new();
+    let last = || {
+        last_applied.get_or_init(|| {
+            LastApplied::of(live)
+                .map(|l| flatten(&l.applied))
+                .unwrap_or_default()
+        })
+    };
     let fleet_owns = |p: &FieldPath| {
         owned
             .get(p)
@@ -567,13 +573,13 @@ fn diff_object(
             Some(o) if o.operation == Operation::Apply => Cause::Conflict {
                 manager: o.manager.clone(),
             },
-            Some(o) if last.get(path) == Some(after) => Cause::Drift {
+            Some(o) if last().get(path) == Some(after) => Cause::Drift {
                 manager: Some(o.manager.clone()),
             },
-            None if last.get(path) == Some(after) => Cause::Drift {
+            None if last().get(path) == Some(after) => Cause::Drift {
                 manager: last_foreign_writer(live),
             },
-            Some(o) if before.is_some() && last.get(path) != before => Cause::Conflict {
+            Some(o) if before.is_some() && last().get(path) != before => Cause::Conflict {
                 manager: o.manager.clone(),
             },
             _ => Cause::Config,
@@ -598,7 +604,7 @@ fn diff_object(
             None if fleet_owns(path) => Cause::Config,
             Some(o)
                 if !fleet_owns(path)
-                    && last.contains_key(path)
+                    && last().contains_key(path)
                     && owned[path].iter().all(|o| o.operation == Operation::Update) =>
             {
                 Cause::Drift {
@@ -627,6 +633,7 @@ fn diff_object(
         .iter()
         .find(|f| f.path.is_immutable() && f.before.is_some())
         .map(|f| f.path.clone());
+    let body = apply_body(d);
     Some(Change {
         action: match immutable {
             Some(_) => Action::Replace { body },
