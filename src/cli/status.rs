@@ -25,7 +25,7 @@ pub struct Args {
     /// not be read): a monitoring probe.
     #[arg(long, conflicts_with = "watch")]
     pub exit_code: bool,
-    /// Refresh until interrupted (in place on a terminal).
+    /// Refresh until interrupted (in place on a terminal); Ctrl-C or SIGTERM exits 0.
     #[arg(long)]
     pub watch: bool,
     /// Time between refreshes with --watch.
@@ -77,8 +77,15 @@ pub async fn execute(global: &GlobalArgs, colors: Colors, args: Args) -> miette:
     };
     if args.watch {
         let in_place = std::io::stdout().is_terminal();
+        // Listening from the start, so that Ctrl-C or SIGTERM during a read ends the watch
+        // as well as during the pause: exit 0, as asked.
+        let stop = interrupted();
+        tokio::pin!(stop);
         loop {
-            let s = read(&run, &filter).await?;
+            let s = tokio::select! {
+                s = read(&run, &filter) => s?,
+                () = &mut stop => return Ok(Exit::Success.into()),
+            };
             let text = view(&s, &run, &args, colors.stdout);
             if in_place {
                 // Home, clear to the end: the table is redrawn where it was.
@@ -89,7 +96,10 @@ pub async fn execute(global: &GlobalArgs, colors: Colors, args: Args) -> miette:
             } else {
                 out(format_args!("{text}\n"));
             }
-            tokio::time::sleep(args.interval).await;
+            tokio::select! {
+                () = tokio::time::sleep(args.interval) => {}
+                () = &mut stop => return Ok(Exit::Success.into()),
+            }
         }
     }
     let s = read(&run, &filter).await?;
@@ -102,4 +112,13 @@ pub async fn execute(global: &GlobalArgs, colors: Colors, args: Args) -> miette:
         Exit::Success
     }
     .into())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn interrupted() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        Some(()) = async { term.as_mut()?.recv().await } => {}
+    }
 }

@@ -13,7 +13,10 @@ use crate::fleet::Run;
 use crate::{Ctx, TestFn, TestResult};
 
 pub fn tests() -> Vec<(&'static str, TestFn)> {
-    tests![crate::status::status_tells_healthy_drifted_silent_and_unmanaged_wecs_apart]
+    tests![
+        crate::status::status_tells_healthy_drifted_silent_and_unmanaged_wecs_apart,
+        crate::status::status_watch_refreshes_until_interrupted_and_exits_0,
+    ]
 }
 
 const TOML: &str = "[its]\ncontext = \"its1\"\n[wec.cluster4]\nlabels = { tier = \"gold\" }\nproperties = { zone = \"a\" }\n[wec.cluster4.join]\nsingleton = true\n[wec.cluster5]\nlabels = { tier = \"gold\" }\n[wec.cluster5.join]\nsingleton = true\n";
@@ -218,5 +221,69 @@ pub async fn status_tells_healthy_drifted_silent_and_unmanaged_wecs_apart(ctx: &
     let back = status(ctx, &["--exit-code"])?;
     ensure!(back.code == 0, "healthy again:\n{back}");
     mcs.delete("stray-1", &Default::default()).await?;
+    Ok(())
+}
+
+/// `fleet status --watch` redraws the table every `--interval` (appended, without escape
+/// codes, when stdout is not a terminal) and a SIGINT ends it with exit 0, at once.
+pub async fn status_watch_refreshes_until_interrupted_and_exits_0(ctx: &Ctx) -> TestResult {
+    use std::io::Read;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("fleet.toml");
+    std::fs::write(&file, TOML)?;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fleet"))
+        .arg("-f")
+        .arg(&file)
+        .arg("--kubeconfig")
+        .arg(ctx.lab.kubeconfig())
+        .args(["status", "--watch", "--interval", "300ms"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let mut stdout = child.stdout.take().ok_or("no stdout")?;
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        stdout.read_to_string(&mut text).map(|_| text)
+    });
+    // Three seconds of refreshes, then Ctrl-C.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    unsafe { libc::kill(i32::try_from(child.id())?, libc::SIGINT) };
+    let interrupted_at = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if interrupted_at.elapsed() > Duration::from_secs(10) {
+            child.kill()?;
+            return Err("status --watch did not stop within 10 s of SIGINT".into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let stopped_in = interrupted_at.elapsed();
+    let text = reader.join().map_err(|_| "reader panicked")??;
+    let seen = text.matches("WEC ").count();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .ok_or("no stderr")?
+        .read_to_string(&mut stderr)?;
+    ensure!(
+        status.code() == Some(0),
+        "exit after SIGINT: {status:?}\n--- stderr\n{stderr}"
+    );
+    ensure!(
+        seen >= 3,
+        "{seen} tables in 3 s at a 300 ms interval:\n{text}"
+    );
+    ensure!(!text.contains('\x1b'), "escape codes on a pipe:\n{text}");
+    ensure!(
+        text.contains("cluster4 "),
+        "the table lists cluster4:\n{text}"
+    );
+    println!(
+        "    status --watch: {seen} tables in 3 s (300 ms interval); stopped {} ms after SIGINT",
+        stopped_in.as_millis()
+    );
     Ok(())
 }
