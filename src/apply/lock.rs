@@ -417,6 +417,17 @@ async fn heartbeat(its: Cluster, id: LockId, stopper: Arc<watch::Sender<Option<S
     }
 }
 
+/// The lock's holder as it stands, for `fleet status`; `None` when it is free (no Lease, or
+/// one released or expired).
+pub async fn current(its: &Cluster) -> Result<Option<Holder>, LockError> {
+    let lease = its.get_lease(LOCK.0, LOCK.1).await?;
+    let now = Timestamp::now();
+    Ok(lease
+        .as_ref()
+        .and_then(Holder::of)
+        .filter(|h| !h.expired(now)))
+}
+
 /// `fleet unlock LOCK_ID`: deletes the lock if `id` holds it, even if its holder is alive.
 /// Returns the holder that was cleared.
 pub async fn unlock(its: &Cluster, id: &LockId) -> Result<Holder, LockError> {

@@ -6,12 +6,13 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::apply::lock;
 use crate::cli::pipeline::{Output, Run, Selection, parse_target};
 use crate::cli::{Colors, Exit, GlobalArgs, out};
 use crate::model::WecName;
 use crate::model::selector::Selector;
 use crate::render;
-use crate::status::{self, FleetStatus};
+use crate::status::{self, ApplyLock, FleetStatus};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -44,13 +45,35 @@ pub struct Args {
 
 async fn read(run: &Run, filter: &status::Filter) -> miette::Result<FleetStatus> {
     let planned = run.plan().await?;
-    Ok(status::status(
+    let mut s = status::status(
         &run.loaded.fleet,
         &planned.observed,
         &planned.plan.diff,
         filter,
         k8s_openapi::jiff::Timestamp::now(),
-    ))
+    );
+    s.lock = Some(apply_lock(run).await);
+    Ok(s)
+}
+
+/// Who holds the apply lock on the ITS, if anyone; a read that fails is reported, not fatal
+/// (read-only credentials may not reach Leases in `fleet-system`).
+async fn apply_lock(run: &Run) -> ApplyLock {
+    let holder = match run.clients.get(&run.loaded.fleet.its.access).await {
+        Ok(its) => lock::current(&its).await,
+        Err(e) => Err(e.into()),
+    };
+    match holder {
+        Ok(None) => ApplyLock::Free,
+        Ok(Some(h)) => ApplyLock::Held {
+            expires: h.expires(),
+            id: h.id,
+            who: h.info.as_ref().map(|i| i.who.clone()),
+            ci_job: h.info.and_then(|i| i.ci_job),
+            since: h.acquired,
+        },
+        Err(e) => ApplyLock::Unknown(crate::model::text::error_chain(&e)),
+    }
 }
 
 fn view(s: &FleetStatus, run: &Run, args: &Args, color: bool) -> String {

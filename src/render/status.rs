@@ -1,13 +1,13 @@
 //! The views of `fleet status`: a table for a terminal (`--wide` adds columns), a Markdown
 //! table, and versioned JSON.
 //!
-//! # Status report, `format_version` 1.0
+//! # Status report, `format_version` 1.1
 //!
-//! Same versioning rules as the plan document (see [`super::json`]).
+//! Same versioning rules as the plan document (see [`super::json`]); 1.1 added `lock`.
 //!
 //! ```text
 //! {
-//!   "format_version": "1.0",
+//!   "format_version": "1.1",
 //!   "report":       "status",
 //!   "its_context":  string,
 //!   "at":           string,                RFC 3339: when the status was read
@@ -29,7 +29,16 @@
 //!     "healthy":      bool,
 //!     "problems":     [string]               what is wrong, most important first
 //!   }],
-//!   "unreadable": [{"location": string, "error": string, "help": string | null}]
+//!   "unreadable": [{"location": string, "error": string, "help": string | null}],
+//!   "lock": {                              the apply lock on the ITS (null: not read)
+//!     "state":   "free" | "held" | "unknown",
+//!     "id":      string | null,            the holder's lock id (`fleet unlock` takes it)
+//!     "who":     string | null,            user@host
+//!     "ci_job":  string | null,            the holder's CI job URL
+//!     "since":   string | null,            RFC 3339
+//!     "expires": string | null,            RFC 3339: unless renewed
+//!     "error":   string | null             why it could not be read
+//!   }
 //! }
 //! ```
 
@@ -40,10 +49,10 @@ use serde::Serialize;
 use super::human::Painter;
 use super::words::{age, problem_text, sync_text};
 use crate::model::text::plural;
-use crate::status::{CondStatus, Condition, FleetStatus, Sync, WecStatus};
+use crate::status::{ApplyLock, CondStatus, Condition, FleetStatus, Sync, WecStatus};
 
 /// The status document's schema version.
-pub const FORMAT_VERSION: &str = "1.0";
+pub const FORMAT_VERSION: &str = "1.1";
 
 /// `True 2h`, `Unknown 40s`, `-`.
 fn condition_cell(c: Option<Condition>, now: Timestamp) -> String {
@@ -151,6 +160,40 @@ fn summary_line(s: &FleetStatus) -> String {
     line
 }
 
+/// `Apply lock: free.`, `Apply lock: held by `id` (who, job) since … (5m ago), expires in
+/// 40s.`, `Apply lock: unknown (why).`; `None` when it was not asked for.
+fn lock_line(s: &FleetStatus) -> Option<String> {
+    let now = s.at;
+    let text = match s.lock.as_ref()? {
+        ApplyLock::Free => "free".to_owned(),
+        ApplyLock::Held {
+            id,
+            who,
+            ci_job,
+            since,
+            expires,
+        } => {
+            let mut t = format!("held by `{id}`");
+            let whom: Vec<&str> = [who.as_deref(), ci_job.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            if !whom.is_empty() {
+                t.push_str(&format!(" ({})", whom.join(", ")));
+            }
+            if let Some(since) = since {
+                t.push_str(&format!(" since {} ago", age(*since, now)));
+            }
+            if let Some(expires) = expires {
+                t.push_str(&format!(", expires in {}", age(now, *expires)));
+            }
+            t
+        }
+        ApplyLock::Unknown(why) => format!("unknown ({why})"),
+    };
+    Some(format!("Apply lock: {text}."))
+}
+
 /// The table for a terminal.
 pub fn human(s: &FleetStatus, its_context: &str, wide: bool, color: bool) -> String {
     let p = Painter { color };
@@ -206,6 +249,10 @@ pub fn human(s: &FleetStatus, its_context: &str, wide: bool, color: bool) -> Str
     out.push('\n');
     out.push_str(&summary_line(s));
     out.push('\n');
+    if let Some(lock) = lock_line(s) {
+        out.push_str(&lock);
+        out.push('\n');
+    }
     out
 }
 
@@ -228,6 +275,9 @@ pub fn markdown(s: &FleetStatus, its_context: &str, wide: bool) -> String {
         ));
     }
     out.push_str(&format!("\n{}\n", summary_line(s)));
+    if let Some(lock) = lock_line(s) {
+        out.push_str(&format!("\n{}\n", escape(&lock)));
+    }
     out
 }
 
@@ -241,6 +291,53 @@ struct JsonStatus<'a> {
     summary: JsonSummary,
     wecs: Vec<JsonWec>,
     unreadable: Vec<super::json::JsonUnreadable>,
+    lock: Option<JsonLock>,
+}
+
+#[derive(Serialize)]
+struct JsonLock {
+    state: &'static str,
+    id: Option<String>,
+    who: Option<String>,
+    ci_job: Option<String>,
+    since: Option<String>,
+    expires: Option<String>,
+    error: Option<String>,
+}
+
+fn json_lock(lock: &ApplyLock) -> JsonLock {
+    let none = JsonLock {
+        state: "free",
+        id: None,
+        who: None,
+        ci_job: None,
+        since: None,
+        expires: None,
+        error: None,
+    };
+    match lock {
+        ApplyLock::Free => none,
+        ApplyLock::Held {
+            id,
+            who,
+            ci_job,
+            since,
+            expires,
+        } => JsonLock {
+            state: "held",
+            id: Some(id.clone()),
+            who: who.clone(),
+            ci_job: ci_job.clone(),
+            since: since.map(|t| t.to_string()),
+            expires: expires.map(|t| t.to_string()),
+            ..none
+        },
+        ApplyLock::Unknown(why) => JsonLock {
+            state: "unknown",
+            error: Some(why.clone()),
+            ..none
+        },
+    }
 }
 
 #[derive(Serialize)]
@@ -353,6 +450,7 @@ pub fn json(s: &FleetStatus, its_context: &str) -> String {
             })
             .collect(),
         unreadable: super::json::unreadable(&s.unreadable),
+        lock: s.lock.as_ref().map(json_lock),
     };
     let mut text = serde_json::to_string_pretty(&doc).expect("plain data");
     text.push('\n');

@@ -148,6 +148,29 @@ pub struct FleetStatus {
     pub unreadable: BTreeMap<Location, Failure>,
     /// When it was computed.
     pub at: Timestamp,
+    /// The apply lock, when it was asked for.
+    pub lock: Option<ApplyLock>,
+}
+
+/// The apply lock (`fleet-system/fleet-apply` on the ITS) as `fleet status` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApplyLock {
+    /// No apply holds it (absent, released or expired).
+    Free,
+    /// An apply holds it.
+    Held {
+        /// The holder's lock id (what `fleet unlock` takes).
+        id: String,
+        /// `user@host`, when the holder recorded it.
+        who: Option<String>,
+        /// The holder's CI job URL, when it runs in CI.
+        ci_job: Option<String>,
+        since: Option<Timestamp>,
+        /// When it expires unless renewed.
+        expires: Option<Timestamp>,
+    },
+    /// It could not be read (e.g. credentials without access to Leases in `fleet-system`).
+    Unknown(String),
 }
 
 impl FleetStatus {
@@ -427,6 +450,7 @@ pub fn status(
         rows,
         unreadable: diff.unreadable.clone(),
         at: now,
+        lock: None,
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use k8s_openapi::jiff::SignedDuration;
 use serde_json::{Value, json};
 
 use super::*;
@@ -195,4 +196,43 @@ fn the_views_show_the_same_rows() {
         json!({"wecs": 5, "healthy": 1, "unhealthy": 4, "unmanaged": 1})
     );
     assert_eq!(v["wecs"][0]["name"], "dark");
+}
+
+#[test]
+fn the_apply_lock_is_shown_free_held_or_unknown() {
+    let mut s = fleet_status(&Filter::default());
+    let human = |s: &FleetStatus| crate::render::status::human(s, "its1", false, false);
+    assert!(!human(&s).contains("Apply lock"), "not asked: not shown");
+
+    s.lock = Some(ApplyLock::Free);
+    assert!(human(&s).ends_with("Apply lock: free.\n"), "{}", human(&s));
+
+    let since = s.at.checked_sub(SignedDuration::from_secs(300)).unwrap();
+    let expires = s.at.checked_add(SignedDuration::from_secs(40)).unwrap();
+    s.lock = Some(ApplyLock::Held {
+        id: "gh-71-1-3fa9c2e1".into(),
+        who: Some("runner@fv-az1".into()),
+        ci_job: Some("https://github.com/o/r/actions/runs/71".into()),
+        since: Some(since),
+        expires: Some(expires),
+    });
+    assert!(
+        human(&s).ends_with("Apply lock: held by `gh-71-1-3fa9c2e1` (runner@fv-az1, https://github.com/o/r/actions/runs/71) since 5m ago, expires in 40s.\n"),
+        "{}",
+        human(&s)
+    );
+    let v: Value = serde_json::from_str(&crate::render::status::json(&s, "its1")).unwrap();
+    assert_eq!(v["format_version"], "1.1");
+    assert_eq!(v["lock"]["state"], "held");
+    assert_eq!(v["lock"]["id"], "gh-71-1-3fa9c2e1");
+    assert_eq!(v["lock"]["expires"], expires.to_string());
+    assert!(crate::render::status::markdown(&s, "its1", false).contains("Apply lock: held by"));
+
+    s.lock = Some(ApplyLock::Unknown("leases is forbidden".into()));
+    let v: Value = serde_json::from_str(&crate::render::status::json(&s, "its1")).unwrap();
+    assert_eq!(
+        v["lock"],
+        json!({"state": "unknown", "id": null, "who": null, "ci_job": null, "since": null,
+               "expires": null, "error": "leases is forbidden"})
+    );
 }

@@ -404,6 +404,13 @@ pub async fn the_lock_makes_applies_wait_or_exit_4_and_unlock_clears_it(ctx: &Ct
     );
     let plan = w.run(ctx, &["plan", "--detailed-exitcode"])?;
     ensure!(plan.code == 2, "plan takes no lock:\n{plan}");
+    let status = w.run(ctx, &["status"])?;
+    ensure!(
+        status.stdout.contains(
+            "Apply lock: held by `gh-7-1-deadbeef` (runner@ci-7, https://ci.example/jobs/7) since"
+        ),
+        "status names the lock's holder:\n{status}"
+    );
 
     let wrong = w.run(ctx, &["unlock", "gh-8-1-cafecafe"])?;
     ensure!(
@@ -416,6 +423,12 @@ pub async fn the_lock_makes_applies_wait_or_exit_4_and_unlock_clears_it(ctx: &Ct
         "unlock:\n{unlock}"
     );
     ensure!(holder(ctx).await?.is_none(), "unlock left the lock");
+    let status = w.run(ctx, &["status", "--output", "json"])?;
+    let v: Value = serde_json::from_str(&status.stdout).map_err(|e| format!("{e}\n{status}"))?;
+    ensure!(
+        v["lock"]["state"] == "free",
+        "status after unlock:\n{status}"
+    );
 
     // Two applies at once: the second waits for the first, then finds nothing to do.
     let first = w.spawn(ctx, &["apply", "--auto-approve"])?;

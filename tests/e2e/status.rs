@@ -177,8 +177,9 @@ pub async fn status_tells_healthy_drifted_silent_and_unmanaged_wecs_apart(ctx: &
             .unwrap_or_default()
     };
     ensure!(
-        v["format_version"] == "1.0"
+        v["format_version"] == "1.1"
             && v["report"] == "status"
+            && v["lock"]["state"] == "free"
             && v["summary"]["wecs"] == 2
             && v["summary"]["unhealthy"] == 2
             && wec("cluster4")["labels"]["state"] == "drifted"
