@@ -243,6 +243,12 @@ pub fn init_terminal(choice: ColorChoice) -> Colors {
                 .color(stderr_color)
                 .unicode(stderr_color || std::io::stderr().is_terminal())
                 .terminal_links(false)
+                // A path, URL or command longer than the terminal is wide stays whole (and
+                // copyable): lines break at spaces only, never inside a word, at a `/` or at
+                // a `-`.
+                .break_words(false)
+                .word_separator(textwrap::WordSeparator::AsciiSpace)
+                .word_splitter(textwrap::WordSplitter::NoHyphenation)
                 .build(),
         )
     }));
