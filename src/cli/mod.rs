@@ -197,6 +197,22 @@ pub fn out(text: impl std::fmt::Display) {
     }
 }
 
+/// Prints fleet.toml's warnings to stderr through one buffer (thousands of them are one
+/// write, not one per line); a closed stderr is not an error.
+pub fn print_warnings(warnings: &[crate::config::Problem]) {
+    use std::io::Write;
+    if warnings.is_empty() {
+        return;
+    }
+    let mut err = std::io::BufWriter::new(std::io::stderr().lock());
+    for w in warnings {
+        if writeln!(err, "{:?}", miette::Report::new(w.clone())).is_err() {
+            return;
+        }
+    }
+    let _ = err.flush();
+}
+
 /// Whether stdout and stderr get colours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Colors {

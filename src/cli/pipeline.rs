@@ -79,9 +79,7 @@ impl Run {
     /// desired state.
     pub fn new(global: &GlobalArgs, selection: Selection) -> miette::Result<Run> {
         let loaded = config::load(&global.file)?;
-        for w in &loaded.warnings {
-            eprintln!("{:?}", miette::Report::new(w.clone()));
-        }
+        super::print_warnings(&loaded.warnings);
         let targets = check_targets(&loaded, &selection)?;
         Ok(Run {
             desired: DesiredState::build(&loaded.fleet),

@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use miette::{Report, Severity};
+use miette::Severity;
 use serde::Serialize;
 
 use super::{Exit, GlobalArgs, out};
@@ -30,9 +30,7 @@ pub fn execute(global: &GlobalArgs, args: Args) -> miette::Result<ExitCode> {
     match args.output {
         Output::Human => {
             let loaded = result?;
-            for warning in &loaded.warnings {
-                eprintln!("{:?}", Report::new(warning.clone()));
-            }
+            super::print_warnings(&loaded.warnings);
             out(format_args!("{}\n", success_line(&loaded)));
             Ok(Exit::Success.into())
         }
