@@ -33,6 +33,10 @@ use crate::plan::report::Stop;
 /// How long a lock lives after its last renewal.
 pub const TTL: Duration = Duration::from_secs(60);
 
+/// A renewal must be done this long before the lease would expire (clock skew, the write's
+/// own latency).
+const RENEW_MARGIN: Duration = Duration::from_secs(5);
+
 /// One run's lock identity, e.g. `gh-7123456-1-3fa9c2e1` or `alice@laptop-3fa9c2e1`: the CI
 /// job when there is one, with a random suffix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -399,7 +403,18 @@ async fn heartbeat(its: Cluster, id: LockId, stopper: Arc<watch::Sender<Option<S
             }
             its.replace_lease(LOCK.0, &lease).await.map(|_| true)
         };
-        match renewed.await {
+        // The renewal shares the ITS client (and its in-flight limit) with the apply's
+        // writes: however long it queues, it must land before the lease would expire, or
+        // the apply stops writing.
+        let left = TTL
+            .saturating_sub(last_renewed.elapsed())
+            .saturating_sub(RENEW_MARGIN);
+        let Ok(renewed) = tokio::time::timeout(left, renewed).await else {
+            tracing::warn!("the apply lock `{id}` could not be renewed before it expires");
+            stop(&stopper, Stop::LockLost);
+            return;
+        };
+        match renewed {
             Ok(true) => last_renewed = tokio::time::Instant::now(),
             Ok(false) => {
                 tracing::warn!("the apply lock `{id}` was taken over by another apply");

@@ -9,8 +9,8 @@ use std::time::Duration;
 use crate::apply::lock;
 use crate::cli::pipeline::{Output, Run, Selection, parse_target};
 use crate::cli::{Colors, Exit, GlobalArgs, out};
-use crate::model::WecName;
 use crate::model::selector::Selector;
+use crate::model::{Location, WecName};
 use crate::render;
 use crate::status::{self, ApplyLock, FleetStatus};
 
@@ -52,7 +52,11 @@ async fn read(run: &Run, filter: &status::Filter) -> miette::Result<FleetStatus>
         filter,
         k8s_openapi::jiff::Timestamp::now(),
     );
-    s.lock = Some(apply_lock(run).await);
+    // An ITS that could not be read is not asked again (that would cost another timeout).
+    s.lock = Some(match planned.observed.unreadable.get(&Location::Its) {
+        Some(why) => ApplyLock::Unknown(format!("the ITS could not be read: {why}")),
+        None => apply_lock(run).await,
+    });
     Ok(s)
 }
 
@@ -141,7 +145,9 @@ pub async fn execute(global: &GlobalArgs, colors: Colors, args: Args) -> miette:
 async fn interrupted() {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
+        Ok(()) = tokio::signal::ctrl_c() => {}
         Some(()) = async { term.as_mut()?.recv().await } => {}
+        // Neither signal can be listened for: the watch runs until killed.
+        else => std::future::pending().await,
     }
 }

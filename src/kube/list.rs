@@ -1,5 +1,6 @@
 //! LISTs decoded as the response arrives: one request per kind, however many objects
-//! (consistent reads the API server serves from its watch cache), each item decoded once
+//! (consistent reads the API server serves from its watch cache; more only if a server
+//! paginates anyway), each item decoded once
 //! into a `serde_json::Value` and trimmed ([`crate::model::live::trim`]) before the next is
 //! read, so neither the response body nor untrimmed objects are ever held whole.
 
@@ -20,7 +21,8 @@ use crate::model::live::trim;
 /// The decoder's buffer: large reads keep the bridge to the async body cheap.
 const READ_BUFFER: usize = 256 * 1024;
 
-/// Every object `lp` selects, trimmed, in one unpaginated LIST.
+/// Every object `lp` selects, trimmed: one unpaginated LIST, and more pages only if the
+/// server paginates anyway (it names a `continue` token).
 pub(super) async fn list(
     client: &Client,
     kind: Kind,
@@ -29,20 +31,31 @@ pub(super) async fn list(
     lp: &ListParams,
 ) -> Result<Vec<Value>, kube::Error> {
     let url = DynamicObject::url_path(resource, namespace);
-    let request = kube::core::Request::new(url)
-        .list(lp)
-        .map_err(kube::Error::BuildRequest)?;
-    let body = client.request_stream(request).await?;
-    let reader = SyncIoBridge::new(body.compat());
-    tokio::task::spawn_blocking(move || {
-        let mut de =
-            serde_json::Deserializer::from_reader(BufReader::with_capacity(READ_BUFFER, reader));
-        let items = ListSeed(kind).deserialize(&mut de).map_err(body_error)?;
-        de.end().map_err(body_error)?;
-        Ok(items)
-    })
-    .await
-    .expect("the LIST decoder does not panic")
+    let mut lp = lp.clone();
+    let mut items = Vec::new();
+    loop {
+        let request = kube::core::Request::new(url.clone())
+            .list(&lp)
+            .map_err(kube::Error::BuildRequest)?;
+        let body = client.request_stream(request).await?;
+        let reader = SyncIoBridge::new(body.compat());
+        let page = tokio::task::spawn_blocking(move || {
+            let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(
+                READ_BUFFER,
+                reader,
+            ));
+            let page = ListSeed(kind).deserialize(&mut de).map_err(body_error)?;
+            de.end().map_err(body_error)?;
+            Ok::<_, kube::Error>(page)
+        })
+        .await
+        .expect("the LIST decoder does not panic")?;
+        items.extend(page.items);
+        match page.next {
+            Some(token) => lp = lp.continue_token(&token),
+            None => return Ok(items),
+        }
+    }
 }
 
 /// A body that stopped arriving (reset, timed out) is a transport error, named by its I/O
@@ -55,34 +68,55 @@ fn body_error(e: serde_json::Error) -> kube::Error {
     }
 }
 
-/// A `…List` object: its `items`, every other key skipped.
+/// One page of a LIST.
+struct Page {
+    items: Vec<Value>,
+    /// The `continue` token, when the server has more.
+    next: Option<String>,
+}
+
+/// A `…List` object: its `items` (required, as in kube's `ObjectList`: a body without them is
+/// not a LIST, never an empty one) and `metadata.continue`; every other key skipped.
 struct ListSeed(Kind);
 
 impl<'de> DeserializeSeed<'de> for ListSeed {
-    type Value = Vec<Value>;
+    type Value = Page;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
     }
 }
 
+/// The list's `metadata`: only `continue`.
+#[derive(serde::Deserialize)]
+struct ListMeta {
+    #[serde(rename = "continue", default)]
+    next: Option<String>,
+}
+
 impl<'de> Visitor<'de> for ListSeed {
-    type Value = Vec<Value>;
+    type Value = Page;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(f, "a {}List object", self.0.as_str())
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut items = Vec::new();
+        let mut items = None;
+        let mut next = None;
         while let Some(key) = map.next_key::<String>()? {
-            if key == "items" {
-                items = map.next_value_seed(ItemsSeed(self.0))?;
-            } else {
-                map.next_value::<IgnoredAny>()?;
+            match key.as_str() {
+                "items" => items = Some(map.next_value_seed(ItemsSeed(self.0))?),
+                "metadata" => next = map.next_value::<ListMeta>()?.next,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
         }
-        Ok(items)
+        Ok(Page {
+            items: items.ok_or_else(|| serde::de::Error::missing_field("items"))?,
+            next: next.filter(|t| !t.is_empty()),
+        })
     }
 }
 
@@ -134,9 +168,10 @@ mod tests {
         })
         .to_string();
         let mut de = serde_json::Deserializer::from_str(&body);
-        let items = ListSeed(Kind::Secret).deserialize(&mut de).unwrap();
+        let page = ListSeed(Kind::Secret).deserialize(&mut de).unwrap();
+        assert_eq!(page.next, None, "an empty token is the last page");
         assert_eq!(
-            items,
+            page.items,
             [
                 json!({"kind": "Secret", "metadata": {"name": "a"}}),
                 json!({"metadata": {"name": "b"}})
@@ -148,7 +183,19 @@ mod tests {
             ListSeed(Kind::Role)
                 .deserialize(&mut de)
                 .unwrap()
+                .items
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_body_without_items_is_no_list_and_a_token_asks_for_more() {
+        let mut de = serde_json::Deserializer::from_str(r#"{"kind": "Status"}"#);
+        let err = ListSeed(Kind::Role).deserialize(&mut de).err().unwrap();
+        assert!(err.to_string().contains("missing field `items`"), "{err}");
+        let more = r#"{"metadata": {"continue": "abc"}, "items": []}"#;
+        let mut de = serde_json::Deserializer::from_str(more);
+        let page = ListSeed(Kind::Role).deserialize(&mut de).unwrap();
+        assert_eq!(page.next.as_deref(), Some("abc"));
     }
 }
