@@ -6,7 +6,8 @@
 //! the ManagedCluster), its `customization-properties/<wec>` ConfigMap, and for each `direct`
 //! RBAC expansion a (Cluster)Role and (Cluster)RoleBinding on the WEC. Per `downsync`
 //! expansion used by at least one WEC: the same objects in the WDS plus a BindingPolicy
-//! selecting the WECs that list it through a fleet-owned label on their ManagedClusters.
+//! selecting the WECs that list it through a fleet-owned label on their ManagedClusters; per
+//! namespace such expansions use, a BindingPolicy delivering that namespace.
 
 pub mod join;
 
@@ -16,8 +17,8 @@ use serde_json::{Value, json};
 
 use crate::config::model::{DesiredFleet, RbacExpansion, RbacMode};
 use crate::model::vocab::{
-    MANAGED_BY, MANAGER, PROPERTIES_NS, RBAC_LABEL, WORK_SA, binding_policy_name, rbac_object_name,
-    selector_label,
+    MANAGED_BY, MANAGER, PROPERTIES_NS, RBAC_LABEL, WORK_SA, binding_policy_name,
+    namespace_policy_name, rbac_object_name, selector_label,
 };
 use crate::model::{ExpansionName, Kind, Location, ObjectRef, WecName};
 
@@ -164,6 +165,56 @@ fn rbac_objects(loc: &Location, e: &RbacExpansion, wec: Option<&WecName>) -> Vec
     out
 }
 
+/// The work agent cannot create a Role in a namespace the WEC lacks: per namespace that
+/// `downsync` expansions use, one BindingPolicy delivers it to every WEC listing any of them.
+/// One policy, not one per expansion, so that exactly one ManifestWork per WEC holds the
+/// namespace: revoking one grant never removes a namespace another still needs. `createOnly`:
+/// a namespace the WEC already has is never adopted, so never deleted; one the work agent
+/// created goes when the WEC lists none of those expansions any more.
+fn namespace_policies(
+    fleet: &DesiredFleet,
+    downsync: &BTreeSet<&ExpansionName>,
+) -> Vec<DesiredObject> {
+    let mut users: BTreeMap<&str, Vec<&ExpansionName>> = BTreeMap::new();
+    for name in downsync {
+        if let Some(ns) = &fleet.rbac[*name].namespace {
+            users.entry(ns).or_default().push(name);
+        }
+    }
+    users
+        .into_iter()
+        .map(|(ns, expansions)| {
+            let r = ObjectRef::cluster(
+                Location::Wds,
+                Kind::BindingPolicy,
+                namespace_policy_name(ns),
+            );
+            let selectors: Vec<Value> = expansions
+                .iter()
+                .map(|e| json!({ "matchLabels": { selector_label(e): "true" } }))
+                .collect();
+            let spec = json!({
+                "clusterSelectors": selectors,
+                "downsync": [{
+                    "apiGroup": "",
+                    "resources": ["namespaces"],
+                    "objectNames": [ns],
+                    "createOnly": true,
+                }],
+            });
+            DesiredObject {
+                body: body(&r, labels_for(None), json!({ "spec": spec })),
+                object: r,
+                wec: None,
+                expansion: None,
+                mode: Mode::Manage,
+                depends_on: vec![ObjectRef::cluster(Location::Wds, Kind::Namespace, ns)],
+                inventory: Vec::new(),
+            }
+        })
+        .collect()
+}
+
 fn namespace(r: ObjectRef, wec: Option<&WecName>) -> DesiredObject {
     DesiredObject {
         body: body(&r, labels_for(None), json!({})),
@@ -246,7 +297,7 @@ fn desired_objects(fleet: &DesiredFleet) -> Vec<DesiredObject> {
         });
     }
 
-    for name in downsync {
+    for &name in &downsync {
         let e = &fleet.rbac[name];
         let objs = rbac_objects(&Location::Wds, e, None);
         let managed: Vec<ObjectRef> = objs
@@ -271,21 +322,9 @@ fn desired_objects(fleet: &DesiredFleet) -> Vec<DesiredObject> {
             }
             None => clause["resources"] = json!(["clusterroles", "clusterrolebindings"]),
         }
-        let mut downsync = vec![clause];
-        if let Some(ns) = &e.namespace {
-            // The work agent cannot create a Role in a namespace the WEC lacks. `createOnly`:
-            // a namespace the WEC already has is left as it is, never adopted, so the agent
-            // never deletes it when the grant goes.
-            downsync.push(json!({
-                "apiGroup": "",
-                "resources": ["namespaces"],
-                "objectNames": [ns],
-                "createOnly": true,
-            }));
-        }
         let spec = json!({
             "clusterSelectors": [{ "matchLabels": { selector_label(name): "true" } }],
-            "downsync": downsync,
+            "downsync": [clause],
         });
         out.push(DesiredObject {
             body: body(&r, labels_for(Some(name)), json!({ "spec": spec })),
@@ -297,6 +336,8 @@ fn desired_objects(fleet: &DesiredFleet) -> Vec<DesiredObject> {
             inventory: Vec::new(),
         });
     }
+
+    out.extend(namespace_policies(fleet, &downsync));
 
     // Several expansions may share a namespace: keep the first of each object.
     let mut seen = HashSet::new();

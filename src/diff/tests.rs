@@ -430,33 +430,59 @@ fn downsync_rbac_selects_exactly_the_wecs_listing_it_and_orders_the_plan() {
 }
 
 #[test]
-fn a_namespaced_downsync_grant_brings_its_namespace_without_adopting_one() {
+fn a_namespace_shared_by_downsync_grants_comes_from_one_policy() {
+    let rule = "api_groups = [\"batch\"]\nresources = [\"jobs\"]\nverbs = [\"create\"]\n";
     let f = fleet(&format!(
-        "{BASE}\n[rbac.jobs]\nmode = \"downsync\"\nnamespace = \"batch-apps\"\n[[rbac.jobs.rules]]\napi_groups = [\"batch\"]\nresources = [\"jobs\"]\nverbs = [\"create\"]\n[wec.c1]\nrbac = [\"jobs\"]\n"
+        "{BASE}\n[rbac.jobs]\nmode = \"downsync\"\nnamespace = \"batch-apps\"\n[[rbac.jobs.rules]]\n{rule}\
+         [rbac.more]\nmode = \"downsync\"\nnamespace = \"batch-apps\"\n[[rbac.more.rules]]\n{rule}\
+         [wec.c1]\nrbac = [\"jobs\", \"more\"]\n[wec.c2]\nrbac = [\"more\"]\n"
     ));
-    let mc = managed_cluster("c1", json!({}), vec![], None);
-    let d = diff(
-        &f,
-        &observed_with(vec![(Location::Its, Kind::ManagedCluster, mc)]),
-        &DiffOptions::default(),
-    );
-    let Action::Create { body } = &change(&d, Kind::BindingPolicy, "fleet-rbac-jobs").action else {
-        panic!("the BindingPolicy is created")
+    let mcs = ["c1", "c2"].map(|n| {
+        (
+            Location::Its,
+            Kind::ManagedCluster,
+            managed_cluster(n, json!({}), vec![], None),
+        )
+    });
+    let d = diff(&f, &observed_with(mcs.into()), &DiffOptions::default());
+    let created = |name: &str| match &change(&d, Kind::BindingPolicy, name).action {
+        Action::Create { body } => body["spec"].clone(),
+        other => panic!("{name} is created: {other:?}"),
     };
+    // Each expansion's policy delivers its Role and RoleBinding only.
     assert_eq!(
-        body["spec"]["downsync"],
-        json!([
-            {"apiGroup": "rbac.authorization.k8s.io", "resources": ["roles", "rolebindings"],
-             "namespaces": ["batch-apps"],
-             "objectSelectors": [{"matchLabels": {"fleet.kubestellar.io/rbac": "jobs"}}]},
-            {"apiGroup": "", "resources": ["namespaces"], "objectNames": ["batch-apps"], "createOnly": true},
-        ])
+        created("fleet-rbac-jobs")["downsync"],
+        json!([{"apiGroup": "rbac.authorization.k8s.io", "resources": ["roles", "rolebindings"],
+                "namespaces": ["batch-apps"],
+                "objectSelectors": [{"matchLabels": {"fleet.kubestellar.io/rbac": "jobs"}}]}])
     );
-    // The namespace it downsyncs is one fleet creates in the WDS.
-    assert!(matches!(
-        change(&d, Kind::Namespace, "batch-apps").action,
-        Action::Create { .. }
-    ));
+    // One policy delivers the namespace to every WEC listing either: one ManifestWork per
+    // WEC holds it, whichever grant goes first.
+    assert_eq!(
+        created("fleet-ns-batch-apps"),
+        json!({
+            "clusterSelectors": [
+                {"matchLabels": {"rbac.fleet.kubestellar.io/jobs": "true"}},
+                {"matchLabels": {"rbac.fleet.kubestellar.io/more": "true"}},
+            ],
+            "downsync": [{"apiGroup": "", "resources": ["namespaces"],
+                          "objectNames": ["batch-apps"], "createOnly": true}],
+        })
+    );
+    // It comes after the namespace it delivers, which fleet creates in the WDS.
+    let ns = change(&d, Kind::Namespace, "batch-apps");
+    assert!(matches!(ns.action, Action::Create { .. }));
+    let plan = crate::plan::build(d.clone()).expect("acyclic");
+    let pos = |kind: Kind, name: &str| {
+        let i = plan
+            .diff
+            .changes
+            .iter()
+            .position(|c| c.object.kind == kind && c.object.name == name)
+            .unwrap();
+        plan.waves.iter().position(|w| w.contains(&i)).unwrap()
+    };
+    assert!(pos(Kind::Namespace, "batch-apps") < pos(Kind::BindingPolicy, "fleet-ns-batch-apps"));
 }
 
 #[test]

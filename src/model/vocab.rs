@@ -42,6 +42,12 @@ pub fn binding_policy_name(expansion: &ExpansionName) -> String {
     format!("fleet-rbac-{expansion}")
 }
 
+/// The BindingPolicy that delivers a namespace the `downsync` expansions in it need, to
+/// every WEC that lists one of them.
+pub fn namespace_policy_name(namespace: &str) -> String {
+    format!("fleet-ns-{namespace}")
+}
+
 /// The ManagedCluster label that makes a WEC selected by a downsync expansion.
 pub fn selector_label(expansion: &ExpansionName) -> String {
     format!("{RBAC_SELECTOR_PREFIX}{expansion}")

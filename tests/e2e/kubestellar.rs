@@ -556,12 +556,39 @@ verbs = ["get"]
 api_groups = ["batch"]
 resources = ["jobs"]
 verbs = ["create"]
+
+[rbac.ks-cron]
+mode = "downsync"
+namespace = "ks-batch"
+[[rbac.ks-cron.rules]]
+api_groups = ["batch"]
+resources = ["cronjobs"]
+verbs = ["create"]
 "#;
 
-/// A namespaced grant needs its namespace on the WEC, which the WEC does not have: the
-/// BindingPolicy downsyncs it too, so the work agent can apply the Role. `fleet plan`
-/// reports the grant as applied once it is, from the ManifestWork and one
-/// SubjectAccessReview per rule.
+/// Waits until the work agent of cluster1 may (or may not) `verb` batch `resource` in
+/// ks-batch; returns the seconds since `since`.
+async fn wait_batch(
+    ctx: &Ctx,
+    c1: &Client,
+    resource: &str,
+    granted: bool,
+    since: Instant,
+) -> Result<f64, Error> {
+    let what =
+        format!("klusterlet-work-sa may create {resource} in ks-batch on cluster1 = {granted}");
+    wait_until(ctx, &what, since, async || {
+        let now = work_sa_may_in(c1, "create", "batch", resource, Some("ks-batch")).await?;
+        Ok((now == granted, format!("allowed = {now}")))
+    })
+    .await
+}
+
+/// A namespaced grant needs its namespace on the WEC, which the WEC does not have: one
+/// BindingPolicy per namespace delivers it, so the work agent can apply the Role. Two
+/// expansions share the namespace: revoking one leaves the other's grant, and the
+/// namespace, in place. `fleet plan` reports a grant as applied once it is, from the
+/// ManifestWork and one SubjectAccessReview per rule.
 pub async fn a_namespaced_downsync_grant_arrives_with_its_namespace_and_is_reported(
     ctx: &Ctx,
 ) -> TestResult {
@@ -572,20 +599,14 @@ pub async fn a_namespaced_downsync_grant_arrives_with_its_namespace_and_is_repor
         namespaces.get_opt("ks-batch").await?.is_none(),
         "cluster1 already has namespace ks-batch"
     );
-    let toml = format!("{HEADER}{JOBS}[wec.cluster1]\nrbac = [\"ks-jobs\"]\n[wec.cluster2]\n");
-    let t = apply(ctx, &toml)?;
-    let took = wait_until(
-        ctx,
-        "klusterlet-work-sa may create jobs in ks-batch on cluster1",
-        t,
-        async || {
-            let now = work_sa_may_in(&c1, "create", "batch", "jobs", Some("ks-batch")).await?;
-            Ok((now, format!("allowed = {now}")))
-        },
-    )
-    .await?;
+    let both = format!(
+        "{HEADER}{JOBS}[wec.cluster1]\nrbac = [\"ks-jobs\", \"ks-cron\"]\n[wec.cluster2]\n"
+    );
+    let t = apply(ctx, &both)?;
+    let took = wait_batch(ctx, &c1, "jobs", true, t).await?;
+    wait_batch(ctx, &c1, "cronjobs", true, t).await?;
     println!(
-        "    namespaced downsync grant (and its namespace) reached cluster1 {took:.1} s after fleet apply returned"
+        "    namespaced downsync grants (and their namespace) reached cluster1 {took:.1} s after fleet apply returned"
     );
     ensure!(
         namespaces.get_opt("ks-batch").await?.is_some(),
@@ -598,7 +619,7 @@ pub async fn a_namespaced_downsync_grant_arrives_with_its_namespace_and_is_repor
         "fleet plan reports ks-jobs applied on cluster1",
         t,
         async || {
-            let plan = fleet(ctx, &toml, &["plan", "--output", "json"])?;
+            let plan = fleet(ctx, &both, &["plan", "--output", "json"])?;
             let v: Value =
                 serde_json::from_str(&plan.stdout).map_err(|e| format!("{e}\n{plan}"))?;
             let state = v["deliveries"]
@@ -617,15 +638,30 @@ pub async fn a_namespaced_downsync_grant_arrives_with_its_namespace_and_is_repor
     )
     .await?;
 
-    let t = apply(ctx, &clean())?;
-    let gone = wait_until(ctx, "the ks-jobs grant leaves cluster1", t, async || {
-        let now = work_sa_may_in(&c1, "create", "batch", "jobs", Some("ks-batch")).await?;
-        Ok((!now, format!("allowed = {now}")))
-    })
-    .await?;
-    println!(
-        "    namespaced downsync grant left cluster1 {gone:.1} s after the expansion was removed"
+    // Revoking ks-cron leaves ks-jobs, and the namespace it lives in.
+    let only_jobs = format!("{HEADER}{JOBS}[wec.cluster1]\nrbac = [\"ks-jobs\"]\n[wec.cluster2]\n");
+    let t = apply(ctx, &only_jobs)?;
+    let gone = wait_batch(ctx, &c1, "cronjobs", false, t).await?;
+    tokio::time::sleep(STILL).await;
+    ensure!(
+        namespaces
+            .get_opt("ks-batch")
+            .await?
+            .is_some_and(|n| n.metadata.deletion_timestamp.is_none()),
+        "revoking ks-cron took away namespace ks-batch, which ks-jobs still needs"
     );
+    ensure!(
+        work_sa_may_in(&c1, "create", "batch", "jobs", Some("ks-batch")).await?,
+        "revoking ks-cron took away ks-jobs' grant"
+    );
+    println!(
+        "    one of two grants in a namespace left cluster1 {gone:.1} s after it was revoked; the other and the namespace stayed ({} s later)",
+        STILL.as_secs()
+    );
+
+    let t = apply(ctx, &clean())?;
+    let gone = wait_batch(ctx, &c1, "jobs", false, t).await?;
+    println!("    the last grant left cluster1 {gone:.1} s after the expansions were removed");
     Ok(())
 }
 
