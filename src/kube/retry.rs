@@ -10,8 +10,8 @@
 //! Under the retries, each attempt holds one of the cluster's in-flight permits
 //! ([`in_flight_limit`]): an AIMD limit that starts at `--parallelism`, shrinks by half
 //! whenever the server pushes back (429, 503, 504, or no answer) and grows back by one per
-//! well-answered round, so a throttled API server sees fewer requests at once, not the same
-//! number retried.
+//! well-answered request while at least half of it is in use, so a throttled API server
+//! sees fewer requests at once, not the same number retried.
 
 use std::time::Duration;
 
