@@ -12,8 +12,9 @@ use super::raw::{
     RawFleet, RawProfile, RawRbac, RawRbacMode, RawRule, SpannedList, SpannedListField, SpannedMap,
     items,
 };
+use crate::model::ExpansionName;
 use crate::model::text::closest;
-use crate::model::vocab::{RBAC_SELECTOR_PREFIX, ocm};
+use crate::model::vocab::{RBAC_SELECTOR_PREFIX, binding_policy_name, namespace_policy_name, ocm};
 
 /// Verbs the Kubernetes API server knows.
 const KNOWN_VERBS: [&str; 12] = [
@@ -65,6 +66,9 @@ const NAMESPACED_RESOURCES: [&str; 24] = [
 
 /// Most names listed in a hint ("defined: …"); the rest are counted.
 const LIST_MAX: usize = 10;
+
+/// The longest label value Kubernetes accepts.
+const LABEL_VALUE_MAX: usize = 63;
 
 /// Words longer than this get no "did you mean" (no name is that long; comparing costs).
 const SUGGEST_MAX: usize = 256;
@@ -608,6 +612,10 @@ impl Validator<'_> {
                     .label(name.span(), "needs a `mode` key")
                     .help("add mode = \"downsync\" (objects and a BindingPolicy in the WDS; recommended) or mode = \"direct\" (applied on each WEC)"),
             ),
+            Some(mode) if *mode.get_ref() == RawRbacMode::Downsync => self.downsync_names(name, rbac),
+            _ => {}
+        }
+        match &rbac.mode {
             Some(mode) if *mode.get_ref() == RawRbacMode::Downsync && self.raw.wds.is_none() => {
                 self.push(
                     Problem::new(
@@ -661,6 +669,47 @@ impl Validator<'_> {
                 .label(name.span(), "becomes a ClusterRole and ClusterRoleBinding")
                 .help("all its resources live in namespaces: set namespace = \"<namespace>\" to grant them with a Role and RoleBinding in that namespace only"),
             );
+        }
+    }
+
+    /// KubeStellar labels each ManifestWork with its BindingPolicy's name, a label value of at
+    /// most 63 characters: the expansion's policy and its namespace's must fit.
+    fn downsync_names(&mut self, name: &Spanned<String>, rbac: &RawRbac) {
+        let policy = binding_policy_name(&ExpansionName::new(name.get_ref().as_str()));
+        if policy.len() > LABEL_VALUE_MAX {
+            let most = LABEL_VALUE_MAX - (policy.len() - name.get_ref().len());
+            self.push(
+                Problem::new(
+                    Code::InvalidName,
+                    format!(
+                        "RBAC expansion name {} is too long to be downsynced",
+                        ticked(name.get_ref())
+                    ),
+                )
+                .label(name.span(), format!("{} characters", name.get_ref().len()))
+                .help(format!(
+                    "its BindingPolicy `{policy}` must fit the 63-character label KubeStellar puts on each ManifestWork: use at most {most} characters, or mode = \"direct\""
+                )),
+            );
+        }
+        if let Some(ns) = &rbac.namespace {
+            let policy = namespace_policy_name(ns.get_ref());
+            if policy.len() > LABEL_VALUE_MAX {
+                let most = LABEL_VALUE_MAX - (policy.len() - ns.get_ref().len());
+                self.push(
+                    Problem::new(
+                        Code::InvalidNamespace,
+                        format!(
+                            "namespace {} is too long for a downsync grant",
+                            quoted(ns.get_ref())
+                        ),
+                    )
+                    .label(ns.span(), format!("{} characters", ns.get_ref().len()))
+                    .help(format!(
+                        "the BindingPolicy `{policy}` that delivers it must fit the 63-character label KubeStellar puts on each ManifestWork: use at most {most} characters, or mode = \"direct\""
+                    )),
+                );
+            }
         }
     }
 

@@ -160,8 +160,8 @@ fn summary_line(s: &FleetStatus) -> String {
     line
 }
 
-/// `Apply lock: free.`, `Apply lock: held by `id` (who, job) since … (5m ago), expires in
-/// 40s.`, `Apply lock: unknown (why).`; `None` when it was not asked for.
+/// `Apply lock: free.`, `Apply lock: held by `id` (who, job) since 5m ago, expires in 40s.`,
+/// `Apply lock: unknown (why).`; `None` when it was not asked for.
 fn lock_line(s: &FleetStatus) -> Option<String> {
     let now = s.at;
     let text = match s.lock.as_ref()? {

@@ -213,6 +213,11 @@ case!(
     "fleet::config::downsync_without_wds",
     "[its]\ncontext = \"its1\"\n\n[defaults]\nrbac = [\"aw\"]\n\n[rbac.aw]\nmode = \"downsync\"\n[[rbac.aw.rules]]\napi_groups = [\"workload.codeflare.dev\"]\nresources = [\"appwrappers\"]\nverbs = [\"get\", \"list\", \"watch\"]\n"
 );
+case!(
+    downsync_names_must_fit_kubestellar_labels,
+    "fleet::config::invalid_namespace",
+    "[its]\ncontext = \"its1\"\n[wds]\ncontext = \"wds1\"\n\n[defaults]\nrbac = [\"training-jobs-for-the-europe-west-region-gpu-pool-a-b\"]\n\n[rbac.training-jobs-for-the-europe-west-region-gpu-pool-a-b]\nmode = \"downsync\"\nnamespace = \"machine-learning-training-jobs-europe-west-gpu-pool-a-b\"\n[[rbac.training-jobs-for-the-europe-west-region-gpu-pool-a-b.rules]]\napi_groups = [\"batch\"]\nresources = [\"jobs\"]\nverbs = [\"create\"]\n"
+);
 
 // RBAC rules
 case!(
