@@ -1,7 +1,7 @@
 //! What fleet keeps of a live object: everything it compares or reports, and of
 //! `metadata.managedFields` only who owns which field fleet looks at (the coarse paths of
 //! `diff::fields`), so that a 10,000-WEC fleet's snapshot is not mostly ownership tries
-//! nobody reads. [`trim`] runs on each object as it is decoded.
+//! nobody reads. [`trim`] runs on each object the I/O layer reads, as it is decoded.
 
 use serde_json::{Map, Value};
 

@@ -47,8 +47,9 @@ pub struct Endpoint {
 /// Everything observe read in one pass.
 #[derive(Debug, Clone, Default)]
 pub struct ObservedFleet {
-    /// Live objects as [`super::live::trim`] keeps them (`managedFields` down to who owns
-    /// which field fleet compares; Secrets without their data).
+    /// Live objects as the I/O layer read them, trimmed by [`super::live::trim`]
+    /// (`managedFields` down to who owns which field fleet compares; Secrets without their
+    /// data).
     pub objects: BTreeMap<ObjectRef, Value>,
     /// What was listed successfully: absence of an object there means it does not exist.
     pub listed: BTreeSet<(Location, Kind)>,
@@ -108,8 +109,7 @@ impl ObservedFleet {
 
     /// Records a successful GET of `r`: the object, or `None` when it does not exist.
     pub fn insert_get(&mut self, r: ObjectRef, item: Option<Value>) {
-        if let Some(mut item) = item {
-            super::live::trim(r.kind, &mut item);
+        if let Some(item) = item {
             self.objects.insert(r.clone(), item);
         }
         self.fetched.insert(r);
