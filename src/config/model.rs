@@ -96,6 +96,31 @@ pub struct RbacRule {
     pub resource_names: Vec<String>,
 }
 
+/// What one SubjectAccessReview asks of a rule: its first verb, API group, resource and
+/// resource name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuleProbe<'a> {
+    pub verb: &'a str,
+    pub group: &'a str,
+    pub resource: &'a str,
+    pub name: Option<&'a str>,
+}
+
+impl RbacRule {
+    /// The question that stands for this rule in a SubjectAccessReview.
+    pub fn probe(&self) -> RuleProbe<'_> {
+        fn first(v: &[String]) -> &str {
+            v.first().map_or("", String::as_str)
+        }
+        RuleProbe {
+            verb: first(&self.verbs),
+            group: first(&self.api_groups),
+            resource: first(&self.resources),
+            name: self.resource_names.first().map(String::as_str),
+        }
+    }
+}
+
 /// A named RBAC expansion for `open-cluster-management-agent/klusterlet-work-sa`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RbacExpansion {

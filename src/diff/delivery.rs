@@ -108,14 +108,11 @@ fn applied(work: &Value) -> DeliveryState {
 
 /// The rule the work agent was found not to hold, for messages.
 fn denied(e: &crate::config::model::RbacExpansion, rule: usize) -> String {
-    let rule = e.rules.get(rule);
-    let first = |v: Option<&Vec<String>>| v.and_then(|v| v.first()).cloned().unwrap_or_default();
-    let group = first(rule.map(|r| &r.api_groups));
-    let resource = first(rule.map(|r| &r.resources));
-    let what = if group.is_empty() {
-        resource
+    let p = e.rules.get(rule).map(|r| r.probe()).unwrap_or_default();
+    let what = if p.group.is_empty() {
+        p.resource.to_owned()
     } else {
-        format!("{resource}.{group}")
+        format!("{}.{}", p.resource, p.group)
     };
     let scope = e
         .namespace
@@ -124,7 +121,7 @@ fn denied(e: &crate::config::model::RbacExpansion, rule: usize) -> String {
         .unwrap_or_default();
     format!(
         "a SubjectAccessReview on the WEC says klusterlet-work-sa may not {} {what}{scope}",
-        first(rule.map(|r| &r.verbs))
+        p.verb
     )
 }
 

@@ -262,19 +262,15 @@ pub async fn observe(
         let works = async {
             let c = clients.get(&fleet.its.access).await?;
             let mut o = ObservedFleet::default();
-            // Only the works of fleet's own BindingPolicies, when their names can be label
-            // values (at most 63 characters); else every work KubeStellar made.
+            // Only the works of fleet's own BindingPolicies (`validate` keeps their names
+            // label values).
             let bindings: Vec<String> = fleet
                 .rbac
                 .values()
                 .filter(|e| e.mode == RbacMode::Downsync)
                 .map(|e| binding_policy_name(&e.name))
                 .collect();
-            let selector = if bindings.iter().all(|b| b.len() <= 63) {
-                format!("{ORIGIN_BINDING_LABEL} in ({})", bindings.join(","))
-            } else {
-                ORIGIN_BINDING_LABEL.to_owned()
-            };
+            let selector = format!("{ORIGIN_BINDING_LABEL} in ({})", bindings.join(","));
             let items = c.list(Kind::ManifestWork, None, Some(&selector)).await?;
             o.insert_list(&Location::Its, Kind::ManifestWork, items);
             Ok(o)
@@ -373,15 +369,15 @@ async fn check_grants(
                 }
                 let mut check = GrantCheck::InEffect;
                 for (i, rule) in e.rules.iter().enumerate() {
-                    let first = |v: &[String]| v.first().cloned().unwrap_or_default();
+                    let p = rule.probe();
                     let asked = c
                         .may(
                             user,
-                            &first(&rule.verbs),
-                            &first(&rule.api_groups),
-                            &first(&rule.resources),
+                            p.verb,
+                            p.group,
+                            p.resource,
                             e.namespace.as_deref(),
-                            rule.resource_names.first().map(String::as_str),
+                            p.name,
                         )
                         .await;
                     match asked {
