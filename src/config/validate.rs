@@ -612,19 +612,18 @@ impl Validator<'_> {
                     .label(name.span(), "needs a `mode` key")
                     .help("add mode = \"downsync\" (objects and a BindingPolicy in the WDS; recommended) or mode = \"direct\" (applied on each WEC)"),
             ),
-            Some(mode) if *mode.get_ref() == RawRbacMode::Downsync => self.downsync_names(name, rbac),
-            _ => {}
-        }
-        match &rbac.mode {
-            Some(mode) if *mode.get_ref() == RawRbacMode::Downsync && self.raw.wds.is_none() => {
-                self.push(
-                    Problem::new(
-                        Code::DownsyncWithoutWds,
-                        format!("{table} is downsynced, but there is no `[wds]`"),
-                    )
-                    .label(mode.span(), "needs a WDS to hold the objects and BindingPolicy")
-                    .help("add a [wds] table with the WDS context (e.g. context = \"wds1\"), or use mode = \"direct\" to apply the RBAC on each WEC"),
-                );
+            Some(mode) if *mode.get_ref() == RawRbacMode::Downsync => {
+                self.downsync_names(name, rbac);
+                if self.raw.wds.is_none() {
+                    self.push(
+                        Problem::new(
+                            Code::DownsyncWithoutWds,
+                            format!("{table} is downsynced, but there is no `[wds]`"),
+                        )
+                        .label(mode.span(), "needs a WDS to hold the objects and BindingPolicy")
+                        .help("add a [wds] table with the WDS context (e.g. context = \"wds1\"), or use mode = \"direct\" to apply the RBAC on each WEC"),
+                    );
+                }
             }
             _ => {}
         }
