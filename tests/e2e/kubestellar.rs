@@ -20,7 +20,7 @@ use kube::api::{
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 
-use crate::fleet::{Run, ensure_registered, fleet, work_sa_may as work_sa_may_in};
+use crate::fleet::{Run, ensure_registered, fleet, work_sa_may};
 use crate::{Ctx, TestFn, TestResult};
 
 type Error = Box<dyn std::error::Error>;
@@ -226,11 +226,6 @@ async fn wait_until(
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-}
-
-/// [`work_sa_may_in`] cluster-wide.
-async fn work_sa_may(wec: &Client, verb: &str, group: &str, resource: &str) -> Result<bool, Error> {
-    work_sa_may_in(wec, verb, group, resource, None).await
 }
 
 // ─── ControlPlanes ──────────────────────────────────────────────────────────────────────
@@ -447,35 +442,39 @@ fn spark(c1: bool, c2: bool) -> String {
     )
 }
 
-/// Waits until the work agent of `wec` may (or may not) create SparkApplications; returns
-/// the seconds since `since`.
-async fn wait_grant(ctx: &Ctx, wec: &str, granted: bool, since: Instant) -> Result<f64, Error> {
+/// Waits until the work agent of `wec` may (or may not) create `resource` of `group` (in
+/// `namespace`, else cluster-wide); returns the seconds since `since`.
+async fn wait_may(
+    ctx: &Ctx,
+    wec: &str,
+    (group, resource, namespace): (&str, &str, Option<&str>),
+    granted: bool,
+    since: Instant,
+) -> Result<f64, Error> {
     let client = ctx.lab.client(wec).await?;
+    let scope = namespace.map(|ns| format!(" in {ns}")).unwrap_or_default();
     let what = format!(
-        "SubjectAccessReview on {wec}: klusterlet-work-sa may create sparkapplications = {granted}"
+        "SubjectAccessReview on {wec}: klusterlet-work-sa may create {resource}{scope} = {granted}"
     );
     wait_until(ctx, &what, since, async || {
-        let now = work_sa_may(
-            &client,
-            "create",
-            "sparkoperator.k8s.io",
-            "sparkapplications",
-        )
-        .await?;
+        let now = work_sa_may(&client, "create", group, resource, namespace).await?;
         Ok((now == granted, format!("allowed = {now}")))
     })
     .await
 }
 
+/// What the spark expansion grants, cluster-wide.
+const SPARK_APPS: (&str, &str, Option<&str>) = ("sparkoperator.k8s.io", "sparkapplications", None);
+
+/// [`wait_may`] for SparkApplications.
+async fn wait_grant(ctx: &Ctx, wec: &str, granted: bool, since: Instant) -> Result<f64, Error> {
+    wait_may(ctx, wec, SPARK_APPS, granted, since).await
+}
+
 async fn may(ctx: &Ctx, wec: &str) -> Result<bool, Error> {
     let client = ctx.lab.client(wec).await?;
-    work_sa_may(
-        &client,
-        "create",
-        "sparkoperator.k8s.io",
-        "sparkapplications",
-    )
-    .await
+    let (group, resource, namespace) = SPARK_APPS;
+    work_sa_may(&client, "create", group, resource, namespace).await
 }
 
 pub async fn downsync_rbac_grants_exactly_the_listing_wecs_and_is_revoked(ctx: &Ctx) -> TestResult {
@@ -566,21 +565,20 @@ resources = ["cronjobs"]
 verbs = ["create"]
 "#;
 
-/// Waits until the work agent of cluster1 may (or may not) `verb` batch `resource` in
-/// ks-batch; returns the seconds since `since`.
+/// [`wait_may`] for a batch `resource` in ks-batch on cluster1.
 async fn wait_batch(
     ctx: &Ctx,
-    c1: &Client,
     resource: &str,
     granted: bool,
     since: Instant,
 ) -> Result<f64, Error> {
-    let what =
-        format!("klusterlet-work-sa may create {resource} in ks-batch on cluster1 = {granted}");
-    wait_until(ctx, &what, since, async || {
-        let now = work_sa_may_in(c1, "create", "batch", resource, Some("ks-batch")).await?;
-        Ok((now == granted, format!("allowed = {now}")))
-    })
+    wait_may(
+        ctx,
+        "cluster1",
+        ("batch", resource, Some("ks-batch")),
+        granted,
+        since,
+    )
     .await
 }
 
@@ -603,8 +601,8 @@ pub async fn a_namespaced_downsync_grant_arrives_with_its_namespace_and_is_repor
         "{HEADER}{JOBS}[wec.cluster1]\nrbac = [\"ks-jobs\", \"ks-cron\"]\n[wec.cluster2]\n"
     );
     let t = apply(ctx, &both)?;
-    let took = wait_batch(ctx, &c1, "jobs", true, t).await?;
-    wait_batch(ctx, &c1, "cronjobs", true, t).await?;
+    let took = wait_batch(ctx, "jobs", true, t).await?;
+    wait_batch(ctx, "cronjobs", true, t).await?;
     println!(
         "    namespaced downsync grants (and their namespace) reached cluster1 {took:.1} s after fleet apply returned"
     );
@@ -641,7 +639,7 @@ pub async fn a_namespaced_downsync_grant_arrives_with_its_namespace_and_is_repor
     // Revoking ks-cron leaves ks-jobs, and the namespace it lives in.
     let only_jobs = format!("{HEADER}{JOBS}[wec.cluster1]\nrbac = [\"ks-jobs\"]\n[wec.cluster2]\n");
     let t = apply(ctx, &only_jobs)?;
-    let gone = wait_batch(ctx, &c1, "cronjobs", false, t).await?;
+    let gone = wait_batch(ctx, "cronjobs", false, t).await?;
     tokio::time::sleep(STILL).await;
     ensure!(
         namespaces
@@ -651,7 +649,7 @@ pub async fn a_namespaced_downsync_grant_arrives_with_its_namespace_and_is_repor
         "revoking ks-cron took away namespace ks-batch, which ks-jobs still needs"
     );
     ensure!(
-        work_sa_may_in(&c1, "create", "batch", "jobs", Some("ks-batch")).await?,
+        work_sa_may(&c1, "create", "batch", "jobs", Some("ks-batch")).await?,
         "revoking ks-cron took away ks-jobs' grant"
     );
     println!(
@@ -660,7 +658,7 @@ pub async fn a_namespaced_downsync_grant_arrives_with_its_namespace_and_is_repor
     );
 
     let t = apply(ctx, &clean())?;
-    let gone = wait_batch(ctx, &c1, "jobs", false, t).await?;
+    let gone = wait_batch(ctx, "jobs", false, t).await?;
     println!("    the last grant left cluster1 {gone:.1} s after the expansions were removed");
     Ok(())
 }
