@@ -9,7 +9,9 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
+
+use crate::model::json::Json;
 
 use super::ApplyError;
 use crate::config::model::{ClusterAccess, DesiredFleet};
@@ -123,7 +125,7 @@ async fn join(
 }
 
 /// The WEC's CSRs on the ITS.
-async fn csrs(its: &Cluster, wec: &WecName) -> Result<Vec<Value>, KubeError> {
+async fn csrs(its: &Cluster, wec: &WecName) -> Result<Vec<Json>, KubeError> {
     its.list(
         Kind::CertificateSigningRequest,
         None,
@@ -132,15 +134,15 @@ async fn csrs(its: &Cluster, wec: &WecName) -> Result<Vec<Value>, KubeError> {
     .await
 }
 
-fn field<'a>(v: &'a Value, pointer: &str) -> &'a str {
+fn field<'a>(v: &'a Json, pointer: &str) -> &'a str {
     v.pointer(pointer)
-        .and_then(Value::as_str)
+        .and_then(Json::as_str)
         .unwrap_or_default()
 }
 
-fn approved(csr: &Value) -> bool {
+fn approved(csr: &Json) -> bool {
     csr.pointer("/status/conditions")
-        .and_then(Value::as_array)
+        .and_then(Json::as_array)
         .is_some_and(|cs| cs.iter().any(|c| field(c, "/type") == "Approved"))
 }
 
@@ -192,10 +194,10 @@ async fn accept(
     reg: &Registration,
     deadline: Instant,
 ) -> Result<Option<String>, ApplyError> {
-    let accepted_already = |mc: &Option<Value>| {
+    let accepted_already = |mc: &Option<Json>| {
         mc.as_ref()
             .and_then(|m| m.pointer("/spec/hubAcceptsClient"))
-            .and_then(Value::as_bool)
+            .and_then(Json::as_bool)
             == Some(true)
     };
     loop {
@@ -387,7 +389,7 @@ pub async fn deregister(
         ] {
             for live in wec.list(kind, None, Some(&fleet_selector())).await? {
                 let name = field(&live, "/metadata/name");
-                let ns = live.pointer("/metadata/namespace").and_then(Value::as_str);
+                let ns = live.pointer("/metadata/namespace").and_then(Json::as_str);
                 wec.delete(&wec_ref(wec_name, kind, ns, name), None).await?;
             }
         }

@@ -8,7 +8,7 @@
 //!
 //! Only WECs whose own side fleet has in place are reported: apply comes first.
 
-use serde_json::Value;
+use crate::model::json::Json;
 
 use crate::config::model::{DesiredFleet, RbacMode};
 use crate::model::vocab::{ORIGIN_BINDING_LABEL, binding_policy_name};
@@ -44,36 +44,36 @@ impl Delivery {
     }
 }
 
-fn condition<'a>(conditions: Option<&'a Value>, kind: &str) -> Option<&'a Value> {
+fn condition<'a>(conditions: Option<&'a Json>, kind: &str) -> Option<&'a Json> {
     conditions?
         .as_array()?
         .iter()
-        .find(|c| c.get("type").and_then(Value::as_str) == Some(kind))
+        .find(|c| c.get("type").and_then(Json::as_str) == Some(kind))
 }
 
-fn message(c: &Value) -> Option<&str> {
+fn message(c: &Json) -> Option<&str> {
     c.get("message")
-        .and_then(Value::as_str)
+        .and_then(Json::as_str)
         .filter(|m| !m.is_empty())
 }
 
 /// The manifests the work agent could not apply, each as "<Kind> <namespace>/<name>:
 /// <message>" (the ManifestWork's own condition only says that some failed).
-fn failed_manifests(work: &Value) -> Vec<String> {
+fn failed_manifests(work: &Json) -> Vec<String> {
     let manifests = work
         .pointer("/status/resourceStatus/manifests")
-        .and_then(Value::as_array);
+        .and_then(Json::as_array);
     manifests
         .into_iter()
         .flatten()
         .filter_map(|m| {
             let c = condition(m.get("conditions"), "Applied")?;
-            if c.get("status").and_then(Value::as_str) != Some("False") {
+            if c.get("status").and_then(Json::as_str) != Some("False") {
                 return None;
             }
             let meta = |k: &str| {
                 m.pointer(&format!("/resourceMeta/{k}"))
-                    .and_then(Value::as_str)
+                    .and_then(Json::as_str)
                     .unwrap_or_default()
             };
             let name = match meta("namespace") {
@@ -89,12 +89,10 @@ fn failed_manifests(work: &Value) -> Vec<String> {
         .collect()
 }
 
-fn applied(work: &Value) -> DeliveryState {
+fn applied(work: &Json) -> DeliveryState {
     match condition(work.pointer("/status/conditions"), "Applied") {
-        Some(c) if c.get("status").and_then(Value::as_str) == Some("True") => {
-            DeliveryState::Applied
-        }
-        Some(c) if c.get("status").and_then(Value::as_str) == Some("False") => {
+        Some(c) if c.get("status").and_then(Json::as_str) == Some("True") => DeliveryState::Applied,
+        Some(c) if c.get("status").and_then(Json::as_str) == Some("False") => {
             let failed = failed_manifests(work);
             DeliveryState::Failed(if failed.is_empty() {
                 message(c).unwrap_or("Applied is False").to_owned()
@@ -168,13 +166,13 @@ pub fn deliveries(
                 (true, _) if !works_read => continue,
                 (true, checked) => {
                     let binding = binding_policy_name(&e.name);
-                    let works: Vec<&Value> = observed
+                    let works: Vec<&Json> = observed
                         .of_kind(Kind::ManifestWork)
                         .filter(|(r, w)| {
                             r.namespace.as_deref() == Some(wec.name.as_str())
                                 && w.pointer("/metadata/labels")
                                     .and_then(|l| l.get(ORIGIN_BINDING_LABEL))
-                                    .and_then(Value::as_str)
+                                    .and_then(Json::as_str)
                                     == Some(binding.as_str())
                         })
                         .map(|(_, w)| w)
@@ -230,7 +228,7 @@ mod tests {
             .fleet
     }
 
-    fn work(wec: &str, binding: &str, applied: Option<(&str, &str)>) -> Value {
+    fn work(wec: &str, binding: &str, applied: Option<(&str, &str)>) -> serde_json::Value {
         let mut w = json!({"apiVersion": "work.open-cluster-management.io/v1", "kind": "ManifestWork",
             "metadata": {"name": format!("{binding}-wds1-0"), "namespace": wec,
                          "labels": {ORIGIN_BINDING_LABEL: binding}}});
@@ -326,7 +324,7 @@ rbac = ["aw"]
              "conditions": [{"type": "Applied", "status": "False", "message": "namespaces \"apps\" not found"}]},
         ]});
         assert_eq!(
-            applied(&w),
+            applied(&Json::from(w)),
             DeliveryState::Failed("Role apps/fleet:aw: namespaces \"apps\" not found".into())
         );
         // Without per-manifest detail, the work's own message.
@@ -336,7 +334,7 @@ rbac = ["aw"]
             Some(("False", "Failed to apply manifest work")),
         );
         assert_eq!(
-            applied(&bare),
+            applied(&Json::from(bare)),
             DeliveryState::Failed("Failed to apply manifest work".into())
         );
     }

@@ -10,6 +10,7 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::model::json::Json;
 use crate::model::vocab::{LAST_APPLIED, is_fleet_manager};
 
 /// A field of an object, e.g. `["metadata", "labels", "region"]` or `["rules"]`.
@@ -59,33 +60,66 @@ impl fmt::Display for FieldPath {
 /// Maps whose entries are separate fields.
 const KEYED_MAPS: [&str; 2] = ["data", "binaryData"];
 
+/// What [`flatten`] reads of an object: desired bodies are `Value`s, live objects [`Json`].
+pub trait Tree {
+    /// An object's entries (none for anything else).
+    fn entries(&self) -> impl Iterator<Item = (&str, &Self)>;
+    /// An object's value at `key`.
+    fn child(&self, key: &str) -> Option<&Self>;
+    fn to_value(&self) -> Value;
+}
+
+impl Tree for Value {
+    fn entries(&self) -> impl Iterator<Item = (&str, &Self)> {
+        self.as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str(), v))
+    }
+    fn child(&self, key: &str) -> Option<&Self> {
+        self.get(key)
+    }
+    fn to_value(&self) -> Value {
+        self.clone()
+    }
+}
+
+impl Tree for Json {
+    fn entries(&self) -> impl Iterator<Item = (&str, &Self)> {
+        self.as_object().into_iter().flat_map(|o| o.iter())
+    }
+    fn child(&self, key: &str) -> Option<&Self> {
+        self.get(key)
+    }
+    fn to_value(&self) -> Value {
+        Json::to_value(self)
+    }
+}
+
 /// The comparable fields of an object (server-managed metadata and status excluded, as is
 /// fleet's own bookkeeping annotation).
-pub fn flatten(obj: &Value) -> BTreeMap<FieldPath, Value> {
+pub fn flatten<T: Tree>(obj: &T) -> BTreeMap<FieldPath, Value> {
     let mut out = BTreeMap::new();
-    let Some(map) = obj.as_object() else {
-        return out;
-    };
-    for (k, v) in map {
-        match k.as_str() {
+    for (k, v) in obj.entries() {
+        match k {
             "apiVersion" | "kind" | "status" => {}
             "metadata" => {
                 for sub in ["labels", "annotations"] {
-                    for (lk, lv) in v.get(sub).and_then(Value::as_object).into_iter().flatten() {
+                    for (lk, lv) in v.child(sub).into_iter().flat_map(Tree::entries) {
                         if sub == "annotations" && lk == LAST_APPLIED {
                             continue;
                         }
-                        out.insert(FieldPath::of(&["metadata", sub, lk]), lv.clone());
+                        out.insert(FieldPath::of(&["metadata", sub, lk]), lv.to_value());
                     }
                 }
             }
             k if KEYED_MAPS.contains(&k) => {
-                for (dk, dv) in v.as_object().into_iter().flatten() {
-                    out.insert(FieldPath::of(&[k, dk]), dv.clone());
+                for (dk, dv) in v.entries() {
+                    out.insert(FieldPath::of(&[k, dk]), dv.to_value());
                 }
             }
             _ => {
-                out.insert(FieldPath::of(&[k]), v.clone());
+                out.insert(FieldPath::of(&[k]), v.to_value());
             }
         }
     }
@@ -102,8 +136,8 @@ pub enum Operation {
 }
 
 impl Operation {
-    fn of(entry: &Value) -> Option<Operation> {
-        match entry.get("operation").and_then(Value::as_str)? {
+    fn of(entry: &Json) -> Option<Operation> {
+        match entry.get("operation").and_then(Json::as_str)? {
             "Apply" => Some(Operation::Apply),
             "Update" => Some(Operation::Update),
             _ => None,
@@ -121,14 +155,14 @@ pub struct Owner {
 }
 
 /// Owners of each field, from `metadata.managedFields` (status subresource ignored).
-pub fn owners(obj: &Value) -> BTreeMap<FieldPath, Vec<Owner>> {
+pub fn owners(obj: &Json) -> BTreeMap<FieldPath, Vec<Owner>> {
     let mut out: BTreeMap<FieldPath, Vec<Owner>> = BTreeMap::new();
     let entries = obj
         .pointer("/metadata/managedFields")
-        .and_then(Value::as_array);
+        .and_then(Json::as_array);
     for e in entries.into_iter().flatten() {
         if e.get("subresource")
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .is_some_and(|s| !s.is_empty())
         {
             continue;
@@ -136,14 +170,14 @@ pub fn owners(obj: &Value) -> BTreeMap<FieldPath, Vec<Owner>> {
         let owner = Owner {
             manager: e
                 .get("manager")
-                .and_then(Value::as_str)
+                .and_then(Json::as_str)
                 .unwrap_or_default()
                 .to_owned(),
             // Unknown operations are treated as plain writes.
             operation: Operation::of(e).unwrap_or(Operation::Update),
-            time: e.get("time").and_then(Value::as_str).map(str::to_owned),
+            time: e.get("time").and_then(Json::as_str).map(str::to_owned),
         };
-        let Some(trie) = e.get("fieldsV1").and_then(Value::as_object) else {
+        let Some(trie) = e.get("fieldsV1").and_then(Json::as_object) else {
             continue;
         };
         for (k, v) in trie {
@@ -153,7 +187,7 @@ pub fn owners(obj: &Value) -> BTreeMap<FieldPath, Vec<Owner>> {
             match k {
                 "metadata" => {
                     for sub in ["labels", "annotations"] {
-                        let keys = v.get(format!("f:{sub}")).and_then(Value::as_object);
+                        let keys = v.get(&format!("f:{sub}")).and_then(Json::as_object);
                         for lk in keys
                             .into_iter()
                             .flatten()
@@ -190,26 +224,26 @@ pub fn owners(obj: &Value) -> BTreeMap<FieldPath, Vec<Owner>> {
 
 /// The newest `Update` writer that is not fleet: the likely author of an out-of-band change
 /// when the field itself no longer says who (it was deleted).
-pub fn last_foreign_writer(obj: &Value) -> Option<String> {
+pub fn last_foreign_writer(obj: &Json) -> Option<String> {
     let entries = obj
         .pointer("/metadata/managedFields")
-        .and_then(Value::as_array)?;
+        .and_then(Json::as_array)?;
     entries
         .iter()
         .filter(|e| {
             !e.get("manager")
-                .and_then(Value::as_str)
+                .and_then(Json::as_str)
                 .is_some_and(is_fleet_manager)
         })
         .filter(|e| Operation::of(e) == Some(Operation::Update))
         .filter(|e| e.get("subresource").is_none_or(|s| s.as_str() == Some("")))
         .max_by_key(|e| {
             e.get("time")
-                .and_then(Value::as_str)
+                .and_then(Json::as_str)
                 .unwrap_or_default()
                 .to_owned()
         })
-        .and_then(|e| e.get("manager").and_then(Value::as_str).map(str::to_owned))
+        .and_then(|e| e.get("manager").and_then(Json::as_str).map(str::to_owned))
 }
 
 #[cfg(test)]
@@ -236,6 +270,7 @@ mod tests {
             {"manager": "kubectl-label", "operation": "Update", "time": "2026-01-01T00:00:00Z", "fieldsV1": {"f:metadata": {"f:labels": {"f:team": {}}}}},
             {"manager": "agent", "operation": "Update", "subresource": "status", "fieldsV1": {"f:status": {}}}
         ]}});
+        let obj = Json::from(obj);
         let o = owners(&obj);
         assert_eq!(
             o[&FieldPath::of(&["metadata", "labels", "region"])][0].manager,

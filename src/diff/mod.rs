@@ -15,6 +15,7 @@ pub mod registration;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use crate::model::json::Json;
 use serde_json::Value;
 
 use crate::config::model::{DesiredFleet, RbacMode, Wec};
@@ -435,7 +436,7 @@ fn retain_targets(out: &mut Diff, fleet: &DesiredFleet, targets: &BTreeSet<WecNa
     out.orphaned_wecs.retain(|w| targets.contains(w));
 }
 
-fn observed_identity(live: &Value) -> Option<Observed> {
+fn observed_identity(live: &Json) -> Option<Observed> {
     Some(Observed {
         uid: live.pointer("/metadata/uid")?.as_str()?.to_owned(),
         resource_version: live
@@ -480,7 +481,7 @@ fn apply_body(d: &DesiredObject) -> Value {
 
 fn diff_object(
     d: &DesiredObject,
-    live: Option<&Value>,
+    live: Option<&Json>,
     inventory: &BTreeSet<ObjectRef>,
 ) -> Option<Change> {
     let want = flatten(&d.body);

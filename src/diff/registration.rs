@@ -8,7 +8,7 @@
 
 use crate::config::model::{DesiredFleet, Wec};
 use crate::desired::join::JoinManifest;
-use serde_json::Value;
+use crate::model::json::Json;
 
 use crate::model::registration::{
     bootstrap_secret_ref, klusterlet_ref, managed_cluster_ref, state,
@@ -84,15 +84,15 @@ fn fleets_own_join(observed: &ObservedFleet, wec: &WecName) -> bool {
     };
     let registers = klusterlet
         .pointer("/spec/clusterName")
-        .and_then(Value::as_str);
+        .and_then(Json::as_str);
     let secret_by_fleet = observed
         .get(&bootstrap_secret_ref(wec))
         .and_then(|s| s.pointer("/metadata/managedFields"))
-        .and_then(Value::as_array)
+        .and_then(Json::as_array)
         .is_some_and(|entries| {
             entries
                 .iter()
-                .any(|e| e.get("manager").and_then(Value::as_str) == Some(MANAGER))
+                .any(|e| e.get("manager").and_then(Json::as_str) == Some(MANAGER))
         });
     registers == Some(wec.as_str()) && secret_by_fleet
 }

@@ -513,7 +513,7 @@ fn registration_snapshot(mut o: ObservedFleet, klusterlet: Option<Value>) -> Obs
         .insert((Location::Its, Kind::CertificateSigningRequest));
     o.insert_get(
         crate::model::registration::klusterlet_ref(&WecName::from("c1")),
-        klusterlet,
+        klusterlet.map(Json::from),
     );
     o.its_endpoint = Some(crate::model::Endpoint {
         server: "https://127.0.0.1:6443".into(),
@@ -773,7 +773,7 @@ fn a_klusterlet_fleet_did_not_install_is_not_taken_over() {
     o.insert_get(
         crate::model::registration::bootstrap_secret_ref(&WecName::from("c1")),
         Some(json!({"metadata": {"name": "bootstrap-hub-kubeconfig",
-            "managedFields": [{"manager": "fleet", "operation": "Apply"}]}})),
+            "managedFields": [{"manager": "fleet", "operation": "Apply"}]}}).into()),
     );
     let d = diff(&f, &o, &DiffOptions::default());
     assert_eq!(

@@ -18,7 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use serde_json::Value;
+use crate::model::json::Json;
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, value};
 
 use crate::config::{self, ConfigError, names};
@@ -62,32 +62,32 @@ struct Rule {
     resource_names: Vec<String>,
 }
 
-fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
+fn strings(v: Option<&Json>) -> Vec<String> {
+    v.and_then(Json::as_array)
         .map(|a| {
             a.iter()
-                .filter_map(Value::as_str)
+                .filter_map(Json::as_str)
                 .map(str::to_owned)
                 .collect()
         })
         .unwrap_or_default()
 }
 
-fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
-    v.and_then(Value::as_object)
+fn string_map(v: Option<&Json>) -> BTreeMap<String, String> {
+    v.and_then(Json::as_object)
         .map(|m| {
             m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .filter_map(|(k, v)| Some((k.to_owned(), v.as_str()?.to_owned())))
                 .collect()
         })
         .unwrap_or_default()
 }
 
 /// The expansion a live (Cluster)Role describes.
-fn expansion_of(role: &Value, downsync: bool) -> Expansion {
+fn expansion_of(role: &Json, downsync: bool) -> Expansion {
     let rules = role
         .get("rules")
-        .and_then(Value::as_array)
+        .and_then(Json::as_array)
         .map(|rules| {
             rules
                 .iter()
@@ -104,7 +104,7 @@ fn expansion_of(role: &Value, downsync: bool) -> Expansion {
         downsync,
         namespace: role
             .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .map(str::to_owned),
         rules,
     }
@@ -187,7 +187,7 @@ pub fn import(observed: &ObservedFleet, contexts: &Contexts) -> Result<Imported,
             let Some(name) = role
                 .pointer("/metadata/labels")
                 .and_then(|l| l.get(RBAC_LABEL))
-                .and_then(Value::as_str)
+                .and_then(Json::as_str)
             else {
                 continue;
             };

@@ -3,10 +3,10 @@
 //! context: the `ControlPlane` on the hosting cluster names, in `status.secretRef`, the
 //! Secret that holds the control plane's kubeconfig.
 
+use crate::model::json::Json;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::config::Kubeconfig;
-use serde_json::Value;
 
 use super::{Cluster, KubeError, Redacted};
 use crate::model::Kind;
@@ -35,14 +35,14 @@ impl Cluster {
         if !true_conditions(&cp).contains("Ready") {
             let conditions: Vec<String> = cp
                 .pointer("/status/conditions")
-                .and_then(Value::as_array)
+                .and_then(Json::as_array)
                 .into_iter()
                 .flatten()
                 .map(|c| {
                     format!(
                         "{}={}",
-                        c["type"].as_str().unwrap_or("?"),
-                        c["status"].as_str().unwrap_or("?")
+                        c.get("type").and_then(Json::as_str).unwrap_or("?"),
+                        c.get("status").and_then(Json::as_str).unwrap_or("?")
                     )
                 })
                 .collect();
@@ -58,7 +58,7 @@ impl Cluster {
                 "wait until KubeFlex reports it Ready (`kubectl get controlplanes` on the hosting cluster)".into(),
             ));
         }
-        let field = |p: &str| cp.pointer(p).and_then(Value::as_str).map(str::to_owned);
+        let field = |p: &str| cp.pointer(p).and_then(Json::as_str).map(str::to_owned);
         let (Some(ns), Some(secret)) = (
             field("/status/secretRef/namespace"),
             field("/status/secretRef/name"),

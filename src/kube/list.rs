@@ -1,7 +1,7 @@
 //! LISTs decoded as the response arrives: one request per kind, however many objects
 //! (consistent reads the API server serves from its watch cache; more only if a server
 //! paginates anyway), each item decoded once
-//! into a `serde_json::Value` and trimmed ([`crate::model::live::trim`]) before the next is
+//! into the compact [`Json`] and trimmed ([`crate::model::live::trim`]) before the next is
 //! read, so neither the response body nor untrimmed objects are ever held whole.
 
 use std::fmt;
@@ -11,11 +11,11 @@ use kube::Client;
 use kube::api::{ApiResource, DynamicObject, ListParams};
 use kube::core::Resource;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::Value;
 use tokio_util::compat::FuturesAsyncReadCompatExt;
 use tokio_util::io::SyncIoBridge;
 
 use crate::model::Kind;
+use crate::model::json::Json;
 use crate::model::live::trim;
 
 /// The decoder's buffer: large reads keep the bridge to the async body cheap.
@@ -29,7 +29,7 @@ pub(super) async fn list(
     resource: &ApiResource,
     namespace: Option<&str>,
     lp: &ListParams,
-) -> Result<Vec<Value>, kube::Error> {
+) -> Result<Vec<Json>, kube::Error> {
     let url = DynamicObject::url_path(resource, namespace);
     let mut lp = lp.clone();
     let mut items = Vec::new();
@@ -70,7 +70,7 @@ fn body_error(e: serde_json::Error) -> kube::Error {
 
 /// One page of a LIST.
 struct Page {
-    items: Vec<Value>,
+    items: Vec<Json>,
     /// The `continue` token, when the server has more.
     next: Option<String>,
 }
@@ -124,7 +124,7 @@ impl<'de> Visitor<'de> for ListSeed {
 struct ItemsSeed(Kind);
 
 impl<'de> DeserializeSeed<'de> for ItemsSeed {
-    type Value = Vec<Value>;
+    type Value = Vec<Json>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self) // an array, or `null`
@@ -132,7 +132,7 @@ impl<'de> DeserializeSeed<'de> for ItemsSeed {
 }
 
 impl<'de> Visitor<'de> for ItemsSeed {
-    type Value = Vec<Value>;
+    type Value = Vec<Json>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a list of objects")
@@ -144,7 +144,7 @@ impl<'de> Visitor<'de> for ItemsSeed {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(mut item) = seq.next_element::<Value>()? {
+        while let Some(mut item) = seq.next_element::<Json>()? {
             trim(self.0, &mut item);
             items.push(item);
         }
@@ -171,7 +171,7 @@ mod tests {
         let page = ListSeed(Kind::Secret).deserialize(&mut de).unwrap();
         assert_eq!(page.next, None, "an empty token is the last page");
         assert_eq!(
-            page.items,
+            page.items.iter().map(Json::to_value).collect::<Vec<_>>(),
             [
                 json!({"kind": "Secret", "metadata": {"name": "a"}}),
                 json!({"metadata": {"name": "b"}})

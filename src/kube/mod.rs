@@ -23,6 +23,7 @@ mod list;
 pub mod retry;
 
 use crate::config::model::ClusterAccess;
+use crate::model::json::Json;
 use crate::model::registration::true_conditions;
 use crate::model::text::closest;
 use crate::model::vocab::MANAGER;
@@ -534,7 +535,7 @@ impl Cluster {
         kind: Kind,
         namespace: Option<&str>,
         labels: Option<&str>,
-    ) -> Result<Vec<Value>, KubeError> {
+    ) -> Result<Vec<Json>, KubeError> {
         let mut lp = ListParams::default();
         if let Some(l) = labels {
             lp = lp.labels(l);
@@ -544,7 +545,7 @@ impl Cluster {
     }
 
     /// Every object of `kind` named `name`, in every namespace (a field selector).
-    pub async fn list_named(&self, kind: Kind, name: &str) -> Result<Vec<Value>, KubeError> {
+    pub async fn list_named(&self, kind: Kind, name: &str) -> Result<Vec<Json>, KubeError> {
         let lp = ListParams::default().fields(&format!("metadata.name={name}"));
         self.list_with(kind, None, lp, || {
             format!("list {} named {name}", kind.plural())
@@ -558,7 +559,7 @@ impl Cluster {
         namespace: Option<&str>,
         lp: ListParams,
         what: impl Fn() -> String,
-    ) -> Result<Vec<Value>, KubeError> {
+    ) -> Result<Vec<Json>, KubeError> {
         let namespace = namespace.filter(|_| kind.namespaced());
         list::list(&self.client, kind, &api_resource(kind), namespace, &lp)
             .await
@@ -571,7 +572,7 @@ impl Cluster {
         kind: Kind,
         namespace: Option<&str>,
         name: &str,
-    ) -> Result<Option<Value>, KubeError> {
+    ) -> Result<Option<Json>, KubeError> {
         let api = api(&self.client, kind, namespace);
         // fleet never reads Secret data: of a Secret, only its metadata is asked for.
         let got = if kind == Kind::Secret {
@@ -584,7 +585,8 @@ impl Cluster {
         // Any 404 means "not there": the object, or its whole resource when the CRD is not
         // installed (the API server then answers with a plain-text 404, not a Status).
         match got {
-            Ok(mut o) => {
+            Ok(o) => {
+                let mut o = Json::from(o);
                 crate::model::live::trim(kind, &mut o);
                 Ok(Some(o))
             }
@@ -746,7 +748,7 @@ impl Cluster {
         else {
             return Ok(None);
         };
-        let Some(text) = cm.pointer("/data/kubeconfig").and_then(Value::as_str) else {
+        let Some(text) = cm.pointer("/data/kubeconfig").and_then(Json::as_str) else {
             return Ok(None);
         };
         let cluster = Kubeconfig::from_yaml(text)
@@ -818,7 +820,7 @@ impl Cluster {
         Ok(ns
             .and_then(|n| {
                 n.pointer("/metadata/uid")
-                    .and_then(Value::as_str)
+                    .and_then(Json::as_str)
                     .map(str::to_owned)
             })
             .unwrap_or_default())

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::json::Json;
 use super::object::ObjectRef;
 use super::vocab::LAST_APPLIED;
 
@@ -25,7 +26,7 @@ pub struct LastApplied {
 
 impl LastApplied {
     /// Reads the annotation of a live object; `None` when absent or not fleet's format.
-    pub fn of(obj: &Value) -> Option<LastApplied> {
+    pub fn of(obj: &Json) -> Option<LastApplied> {
         let text = obj
             .pointer("/metadata/annotations")?
             .get(LAST_APPLIED)?
@@ -58,7 +59,7 @@ mod tests {
             )],
         };
         let obj = json!({"metadata": {"annotations": {LAST_APPLIED: record.to_annotation()}}});
-        assert_eq!(LastApplied::of(&obj), Some(record));
-        assert_eq!(LastApplied::of(&json!({"metadata": {}})), None);
+        assert_eq!(LastApplied::of(&Json::from(obj)), Some(record));
+        assert_eq!(LastApplied::of(&Json::from(json!({"metadata": {}}))), None);
     }
 }

@@ -3,9 +3,10 @@
 //! `diff::fields`), so that a 10,000-WEC fleet's snapshot is not mostly ownership tries
 //! nobody reads. [`trim`] runs on each object the I/O layer reads, as it is decoded.
 
-use serde_json::{Map, Value};
+use compact_str::CompactString;
 
 use super::Kind;
+use super::json::{Json, Object};
 
 /// Maps whose entries are separate fields (`diff::fields` splits them the same way).
 const KEYED_MAPS: [&str; 2] = ["f:data", "f:binaryData"];
@@ -16,72 +17,75 @@ const KEYED_MAPS: [&str; 2] = ["f:data", "f:binaryData"];
 ///   field, each as an empty set (`{}`): who owns it, not what inside it;
 /// - a Secret loses its data, and `kubectl apply`'s copy of it;
 /// - a ManifestWork loses the manifests it carries (`spec.workload`), keeping its status.
-pub fn trim(kind: Kind, obj: &mut Value) {
+pub fn trim(kind: Kind, obj: &mut Json) {
     match kind {
         Kind::Secret => {
             if let Some(map) = obj.as_object_mut() {
-                map.remove("data");
-                map.remove("stringData");
+                map.retain(|k, _| !matches!(k, "data" | "stringData"));
             }
-            if let Some(Value::Object(notes)) = obj.pointer_mut("/metadata/annotations") {
+            if let Some(Json::Object(notes)) = obj.pointer_mut("/metadata/annotations") {
                 notes.remove("kubectl.kubernetes.io/last-applied-configuration");
             }
         }
         Kind::ManifestWork => {
-            if let Some(Value::Object(spec)) = obj.get_mut("spec") {
+            if let Some(Json::Object(spec)) = obj.get_mut("spec") {
                 spec.remove("workload");
             }
         }
         _ => {}
     }
-    let Some(Value::Array(entries)) = obj.pointer_mut("/metadata/managedFields") else {
+    let Some(Json::Array(entries)) = obj.pointer_mut("/metadata/managedFields") else {
         return;
     };
-    entries.retain(|e| {
+    let mut kept = std::mem::take(entries).into_vec();
+    kept.retain(|e| {
         e.get("subresource")
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .is_none_or(str::is_empty)
     });
-    for e in entries.iter_mut() {
+    for e in &mut kept {
         let Some(entry) = e.as_object_mut() else {
             continue;
         };
-        entry.retain(|k, _| matches!(k.as_str(), "manager" | "operation" | "time" | "fieldsV1"));
-        if let Some(Value::Object(trie)) = entry.get_mut("fieldsV1") {
-            *trie = top_level(trie);
-        }
+        entry.retain(|k, v| {
+            if k == "fieldsV1"
+                && let Json::Object(trie) = v
+            {
+                *trie = top_level(trie);
+            }
+            matches!(k, "manager" | "operation" | "time" | "fieldsV1")
+        });
     }
+    *entries = kept.into_boxed_slice();
 }
 
 /// The top level of a `fieldsV1` trie with only what ownership is read at.
-fn top_level(trie: &Map<String, Value>) -> Map<String, Value> {
-    let mut out = Map::new();
-    for (k, v) in trie {
-        if !k.starts_with("f:") || k == "f:status" {
-            continue;
-        }
-        let kept = if k == "f:metadata" {
-            let mut meta = Map::new();
-            for sub in ["f:labels", "f:annotations"] {
-                if let Some(Value::Object(keys)) = v.get(sub) {
-                    meta.insert(sub.to_owned(), Value::Object(keys_only(keys)));
-                }
-            }
-            Value::Object(meta)
-        } else if KEYED_MAPS.contains(&k.as_str()) {
-            Value::Object(v.as_object().map(keys_only).unwrap_or_default())
-        } else {
-            Value::Object(Map::new())
-        };
-        out.insert(k.clone(), kept);
-    }
-    out
+fn top_level(trie: &Object) -> Object {
+    trie.iter()
+        .filter(|(k, _)| k.starts_with("f:") && *k != "f:status")
+        .map(|(k, v)| {
+            let kept = if k == "f:metadata" {
+                ["f:annotations", "f:labels"]
+                    .into_iter()
+                    .filter_map(|sub| {
+                        let keys = keys_only(v.get(sub)?.as_object()?);
+                        Some((CompactString::from(sub), Json::Object(keys)))
+                    })
+                    .collect()
+            } else if KEYED_MAPS.contains(&k) {
+                v.as_object().map(keys_only).unwrap_or_default()
+            } else {
+                Object::default()
+            };
+            (CompactString::from(k), Json::Object(kept))
+        })
+        .collect()
 }
 
-fn keys_only(m: &Map<String, Value>) -> Map<String, Value> {
+fn keys_only(m: &Object) -> Object {
     m.keys()
         .filter(|k| k.starts_with("f:"))
-        .map(|k| (k.clone(), Value::Object(Map::new())))
+        .map(|k| (CompactString::from(k), Json::object()))
         .collect()
 }
 
@@ -91,9 +95,15 @@ mod tests {
 
     use super::*;
 
+    fn trimmed(kind: Kind, v: serde_json::Value) -> serde_json::Value {
+        let mut j = Json::from(v);
+        trim(kind, &mut j);
+        j.to_value()
+    }
+
     #[test]
     fn ownership_is_kept_at_the_paths_fleet_reads_and_nothing_deeper() {
-        let mut mc = json!({
+        let mc = json!({
             "apiVersion": "cluster.open-cluster-management.io/v1", "kind": "ManagedCluster",
             "metadata": {"name": "c1", "labels": {"env": "prod"}, "managedFields": [
                 {"manager": "fleet", "operation": "Apply", "apiVersion": "v1", "time": "t1",
@@ -107,7 +117,7 @@ mod tests {
             "status": {"conditions": [{"type": "ManagedClusterJoined", "status": "True"}]},
         });
         let before_status = mc["status"].clone();
-        trim(Kind::ManagedCluster, &mut mc);
+        let mc = trimmed(Kind::ManagedCluster, mc);
         assert_eq!(
             mc["metadata"]["managedFields"],
             json!([{"manager": "fleet", "operation": "Apply", "time": "t1",
@@ -119,18 +129,18 @@ mod tests {
 
     #[test]
     fn secrets_lose_their_data_and_works_their_manifests() {
-        let mut s = json!({"kind": "Secret", "metadata": {"name": "s", "annotations": {
+        let s = json!({"kind": "Secret", "metadata": {"name": "s", "annotations": {
             "kubectl.kubernetes.io/last-applied-configuration": "{\"data\":{}}", "a": "b"}},
             "data": {"token": "c2VjcmV0"}, "stringData": {"t": "secret"}});
-        trim(Kind::Secret, &mut s);
+        let s = trimmed(Kind::Secret, s);
         assert_eq!(
             s,
             json!({"kind": "Secret", "metadata": {"name": "s", "annotations": {"a": "b"}}})
         );
-        let mut w = json!({"kind": "ManifestWork", "metadata": {"name": "w"},
+        let w = json!({"kind": "ManifestWork", "metadata": {"name": "w"},
             "spec": {"workload": {"manifests": [{"kind": "Role"}]}, "deleteOption": {}},
             "status": {"conditions": []}});
-        trim(Kind::ManifestWork, &mut w);
+        let w = trimmed(Kind::ManifestWork, w);
         assert_eq!(w["spec"], json!({"deleteOption": {}}));
         assert_eq!(w["status"], json!({"conditions": []}));
     }

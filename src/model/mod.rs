@@ -5,6 +5,7 @@
 //!   its identity ([`ObjectRef`]);
 //! - [`vocab`]: fleet's labels, annotations and the names of the objects it creates;
 //! - [`last_applied`]: the record fleet keeps on the objects it applies;
+//! - [`json`]: the compact form live objects are kept in;
 //! - [`observed`]: the live state as read, and what could not be read;
 //! - [`registration`]: where a WEC stands in OCM registration;
 //! - [`sensitive`]: secrets that are never shown;
@@ -13,6 +14,7 @@
 //! Everything above (`config`, `desired`, `observe`, `diff`, `plan`, `apply`, `render`,
 //! `cli`) speaks in these types; no identity crosses a module boundary as a formatted string.
 
+pub mod json;
 pub mod last_applied;
 pub mod live;
 pub mod names;

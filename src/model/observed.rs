@@ -5,8 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
-use serde_json::Value;
-
+use super::json::Json;
 use super::object::{Kind, Location, ObjectRef};
 use super::text::error_chain;
 
@@ -50,7 +49,7 @@ pub struct ObservedFleet {
     /// Live objects as the I/O layer read them, trimmed by [`super::live::trim`]
     /// (`managedFields` down to who owns which field fleet compares; Secrets without their
     /// data).
-    pub objects: BTreeMap<ObjectRef, Value>,
+    pub objects: BTreeMap<ObjectRef, Json>,
     /// What was listed successfully: absence of an object there means it does not exist.
     pub listed: BTreeSet<(Location, Kind)>,
     /// Single objects read by name: absent from `objects` means they do not exist.
@@ -88,15 +87,16 @@ impl ObservedFleet {
         &mut self,
         location: &Location,
         kind: Kind,
-        items: impl IntoIterator<Item = Value>,
+        items: impl IntoIterator<Item = impl Into<Json>>,
     ) {
         for item in items {
+            let item = item.into();
             let name = item
                 .pointer("/metadata/name")
-                .and_then(Value::as_str)
+                .and_then(Json::as_str)
                 .unwrap_or_default()
                 .to_owned();
-            let r = match item.pointer("/metadata/namespace").and_then(Value::as_str) {
+            let r = match item.pointer("/metadata/namespace").and_then(Json::as_str) {
                 Some(ns) if kind.namespaced() => {
                     ObjectRef::namespaced(location.clone(), kind, ns, name)
                 }
@@ -108,7 +108,7 @@ impl ObservedFleet {
     }
 
     /// Records a successful GET of `r`: the object, or `None` when it does not exist.
-    pub fn insert_get(&mut self, r: ObjectRef, item: Option<Value>) {
+    pub fn insert_get(&mut self, r: ObjectRef, item: Option<Json>) {
         if let Some(item) = item {
             self.objects.insert(r.clone(), item);
         }
@@ -129,7 +129,7 @@ impl ObservedFleet {
     }
 
     /// The live object, if it exists.
-    pub fn get(&self, r: &ObjectRef) -> Option<&Value> {
+    pub fn get(&self, r: &ObjectRef) -> Option<&Json> {
         self.objects.get(r)
     }
 
@@ -145,7 +145,7 @@ impl ObservedFleet {
     }
 
     /// Live objects of one kind, wherever they live.
-    pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = (&ObjectRef, &Value)> {
+    pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = (&ObjectRef, &Json)> {
         self.objects.iter().filter(move |(r, _)| r.kind == kind)
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use serde_json::Value;
+use super::json::Json;
 
 use super::vocab::ocm::{
     AGENT_NS, AVAILABLE, BOOTSTRAP_SECRET, BOOTSTRAP_USER, CLIENT_SIGNER, CLUSTER_NAME_LABEL,
@@ -53,34 +53,34 @@ impl fmt::Display for RegState {
 }
 
 /// The `status.conditions` of an object (a ManagedCluster, a CRD) that are `True`.
-pub fn true_conditions(mc: &Value) -> BTreeSet<&str> {
+pub fn true_conditions(mc: &Json) -> BTreeSet<&str> {
     mc.pointer("/status/conditions")
-        .and_then(Value::as_array)
+        .and_then(Json::as_array)
         .into_iter()
         .flatten()
-        .filter(|c| c.get("status").and_then(Value::as_str) == Some("True"))
-        .filter_map(|c| c.get("type").and_then(Value::as_str))
+        .filter(|c| c.get("status").and_then(Json::as_str) == Some("True"))
+        .filter_map(|c| c.get("type").and_then(Json::as_str))
         .collect()
 }
 
 /// Whether a ManagedCluster's agent has joined: registered, whether or not it reports
 /// Available right now.
-pub fn registered(mc: &Value) -> bool {
+pub fn registered(mc: &Json) -> bool {
     let up = true_conditions(mc);
     up.contains(JOINED) || up.contains(AVAILABLE)
 }
 
 /// Whether a CSR has neither been approved nor denied yet.
-pub fn csr_pending(csr: &Value) -> bool {
+pub fn csr_pending(csr: &Json) -> bool {
     csr.pointer("/status/conditions")
-        .and_then(Value::as_array)
+        .and_then(Json::as_array)
         .is_none_or(|c| c.is_empty())
 }
 
 /// Whether an agent joined with fleet's bootstrap identity filed this CSR, for a client
 /// certificate: the only CSRs fleet approves.
-pub fn csr_from_bootstrap(csr: &Value) -> bool {
-    let field = |p: &str| csr.pointer(p).and_then(Value::as_str);
+pub fn csr_from_bootstrap(csr: &Json) -> bool {
+    let field = |p: &str| csr.pointer(p).and_then(Json::as_str);
     field("/spec/username") == Some(BOOTSTRAP_USER)
         && field("/spec/signerName") == Some(CLIENT_SIGNER)
 }
@@ -89,10 +89,10 @@ pub fn csr_from_bootstrap(csr: &Value) -> bool {
 /// `system:open-cluster-management:<wec>:<agent>` and O `system:open-cluster-management:<wec>`,
 /// as OCM's agent requests it. The cluster-name label is chosen by the requester; the subject
 /// is what the signed certificate will say.
-pub fn csr_subject_is(csr: &Value, wec: &WecName) -> bool {
+pub fn csr_subject_is(csr: &Json, wec: &WecName) -> bool {
     use base64::Engine;
     use x509_parser::prelude::FromDer;
-    let Some(request) = csr.pointer("/spec/request").and_then(Value::as_str) else {
+    let Some(request) = csr.pointer("/spec/request").and_then(Json::as_str) else {
         return false;
     };
     let Ok(pem_text) = base64::engine::general_purpose::STANDARD.decode(request) else {
@@ -123,7 +123,7 @@ pub fn csr_subject_is(csr: &Value, wec: &WecName) -> bool {
 }
 
 /// A CSR fleet may approve for `wec`: from its bootstrap identity, for `wec`'s agent identity.
-pub fn csr_approvable(csr: &Value, wec: &WecName) -> bool {
+pub fn csr_approvable(csr: &Json, wec: &WecName) -> bool {
     csr_from_bootstrap(csr) && csr_subject_is(csr, wec)
 }
 
@@ -131,7 +131,7 @@ pub fn csr_approvable(csr: &Value, wec: &WecName) -> bool {
 pub fn csrs_of<'a>(
     observed: &'a ObservedFleet,
     wec: &'a WecName,
-) -> impl Iterator<Item = &'a Value> {
+) -> impl Iterator<Item = &'a Json> {
     observed
         .of_kind(Kind::CertificateSigningRequest)
         .filter(move |(r, live)| {
@@ -139,7 +139,7 @@ pub fn csrs_of<'a>(
                 && live
                     .pointer("/metadata/labels")
                     .and_then(|l| l.get(CLUSTER_NAME_LABEL))
-                    .and_then(Value::as_str)
+                    .and_then(Json::as_str)
                     == Some(wec.as_str())
         })
         .map(|(_, live)| live)
@@ -177,11 +177,7 @@ fn state_on_its(observed: &ObservedFleet, wec: &WecName) -> Option<RegState> {
         if up.contains(JOINED) {
             return Some(RegState::Joined);
         }
-        if mc
-            .pointer("/spec/hubAcceptsClient")
-            .and_then(Value::as_bool)
-            == Some(true)
-        {
+        if mc.pointer("/spec/hubAcceptsClient").and_then(Json::as_bool) == Some(true) {
             return Some(RegState::Accepted);
         }
     }

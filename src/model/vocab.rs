@@ -1,6 +1,7 @@
 //! fleet's vocabulary on the clusters: the labels and annotations it writes, and the names of
 //! the objects it creates. Everything that reads or writes them uses these.
 
+use super::json::Json;
 use super::names::ExpansionName;
 
 /// Label fleet puts on every object it creates.
@@ -54,7 +55,7 @@ pub fn selector_label(expansion: &ExpansionName) -> String {
 }
 
 /// The expansion a live object belongs to, from its [`RBAC_LABEL`].
-pub fn expansion_of(live: &serde_json::Value) -> Option<ExpansionName> {
+pub fn expansion_of(live: &Json) -> Option<ExpansionName> {
     live.pointer("/metadata/labels")?
         .get(RBAC_LABEL)?
         .as_str()
@@ -62,10 +63,10 @@ pub fn expansion_of(live: &serde_json::Value) -> Option<ExpansionName> {
 }
 
 /// Whether a live object carries `app.kubernetes.io/managed-by: fleet`.
-pub fn managed_by_fleet(live: &serde_json::Value) -> bool {
+pub fn managed_by_fleet(live: &Json) -> bool {
     live.pointer("/metadata/labels")
         .and_then(|l| l.get(MANAGED_BY))
-        .and_then(serde_json::Value::as_str)
+        .and_then(Json::as_str)
         == Some(MANAGER)
 }
 
@@ -73,13 +74,12 @@ pub fn managed_by_fleet(live: &serde_json::Value) -> bool {
 /// Whether OCM's work agent applied `live` (it owns it through an AppliedManifestWork): on
 /// a WEC, a copy of fleet's downsync RBAC that KubeStellar delivered — fleet's labels, not
 /// fleet's to delete.
-pub fn delivered_by_work_agent(live: &serde_json::Value) -> bool {
+pub fn delivered_by_work_agent(live: &Json) -> bool {
     live.pointer("/metadata/ownerReferences")
-        .and_then(serde_json::Value::as_array)
+        .and_then(Json::as_array)
         .is_some_and(|refs| {
-            refs.iter().any(|o| {
-                o.get("kind").and_then(serde_json::Value::as_str) == Some("AppliedManifestWork")
-            })
+            refs.iter()
+                .any(|o| o.get("kind").and_then(Json::as_str) == Some("AppliedManifestWork"))
         })
 }
 

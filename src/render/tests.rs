@@ -515,7 +515,8 @@ fn strip_ansi(s: &str) -> String {
 }
 
 /// The same live objects as another API server may return them: listed in the opposite
-/// order, label keys and `managedFields` entries reversed.
+/// order, label keys and `managedFields` entries reversed (fleet keeps an object's keys
+/// sorted, whatever order they came in).
 fn permuted(o: &ObservedFleet) -> ObservedFleet {
     let mut p = ObservedFleet {
         listed: o.listed.clone(),
@@ -523,7 +524,7 @@ fn permuted(o: &ObservedFleet) -> ObservedFleet {
         ..Default::default()
     };
     for (r, live) in o.objects.iter().rev() {
-        let mut live = live.clone();
+        let mut live = live.to_value();
         if let Some(Value::Array(entries)) = live.pointer_mut("/metadata/managedFields") {
             entries.reverse();
         }
@@ -542,10 +543,13 @@ fn output_does_not_depend_on_the_order_of_what_was_read() {
     let mut o = observed();
     // Two other managers on one field: an applier (a conflict for fleet) and a plain writer.
     let mc = ObjectRef::cluster(Location::Its, Kind::ManagedCluster, "cluster1");
-    o.objects.get_mut(&mc).unwrap()["metadata"]["managedFields"]
+    let live = o.objects.get_mut(&mc).unwrap();
+    let mut edited = live.to_value();
+    edited["metadata"]["managedFields"]
         .as_array_mut()
         .unwrap()
         .push(entry("kubectl-label", "Update", label_fields(&["team"])));
+    *live = edited.into();
     let reordered_toml = {
         // The same fleet.toml with its WEC tables in the opposite order.
         let (head, wecs) = FLEET.split_at(FLEET.find("[wec.").unwrap());
@@ -813,7 +817,10 @@ mod saved {
     /// Replaces the live ManagedCluster `name` with `edit(it)`.
     fn edit_mc(o: &mut ObservedFleet, name: &str, edit: impl FnOnce(&mut Value)) {
         let r = ObjectRef::cluster(Location::Its, Kind::ManagedCluster, name);
-        edit(o.objects.get_mut(&r).expect("live"));
+        let live = o.objects.get_mut(&r).expect("live");
+        let mut edited = live.to_value();
+        edit(&mut edited);
+        *live = edited.into();
     }
 
     #[test]

@@ -5,8 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::model::json::Json;
 use k8s_openapi::jiff::Timestamp;
-use serde_json::Value;
 
 use crate::config::model::{DesiredFleet, RbacMode};
 use crate::diff::{Cause, Change, Diff};
@@ -199,25 +199,25 @@ pub struct Filter {
     pub selector: Option<Selector>,
 }
 
-fn condition(mc: &Value, name: &str) -> Option<Condition> {
+fn condition(mc: &Json, name: &str) -> Option<Condition> {
     let c = mc
         .pointer("/status/conditions")?
         .as_array()?
         .iter()
-        .find(|c| c.get("type").and_then(Value::as_str) == Some(name))?;
-    let status = match c.get("status").and_then(Value::as_str) {
+        .find(|c| c.get("type").and_then(Json::as_str) == Some(name))?;
+    let status = match c.get("status").and_then(Json::as_str) {
         Some("True") => CondStatus::True,
         Some("False") => CondStatus::False,
         _ => CondStatus::Unknown,
     };
     let since = c
         .get("lastTransitionTime")
-        .and_then(Value::as_str)
+        .and_then(Json::as_str)
         .and_then(|t| t.parse().ok());
     Some(Condition { status, since })
 }
 
-fn heartbeat(observed: &ObservedFleet, wec: &WecName, mc: &Value) -> Option<Heartbeat> {
+fn heartbeat(observed: &ObservedFleet, wec: &WecName, mc: &Json) -> Option<Heartbeat> {
     let lease = ObjectRef::namespaced(Location::Its, Kind::Lease, wec.as_str(), AGENT_LEASE);
     let renewed = observed
         .get(&lease)?
@@ -227,7 +227,7 @@ fn heartbeat(observed: &ObservedFleet, wec: &WecName, mc: &Value) -> Option<Hear
         .ok()?;
     let seconds = mc
         .pointer("/spec/leaseDurationSeconds")
-        .and_then(Value::as_i64)
+        .and_then(Json::as_i64)
         .filter(|s| *s > 0)
         .unwrap_or(DEFAULT_LEASE_SECONDS);
     Some(Heartbeat {
@@ -314,10 +314,10 @@ pub fn status(
         }
         let live_labels: BTreeMap<String, String> = mc
             .and_then(|m| m.pointer("/metadata/labels"))
-            .and_then(Value::as_object)
+            .and_then(Json::as_object)
             .map(|m| {
                 m.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                    .filter_map(|(k, v)| Some((k.to_owned(), v.as_str()?.to_owned())))
                     .collect()
             })
             .unwrap_or_default();
@@ -440,7 +440,7 @@ pub fn status(
                 .map(|(_, v)| v.clone()),
             kubernetes: mc
                 .and_then(|m| m.pointer("/status/version/kubernetes"))
-                .and_then(Value::as_str)
+                .and_then(Json::as_str)
                 .map(str::to_owned),
             problems,
             wec: name,

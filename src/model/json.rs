@@ -1,0 +1,448 @@
+//! [`Json`]: the form fleet keeps a live object in. A 10,000-WEC fleet is 20,000 small
+//! objects, each tens of small maps; in `serde_json::Value` every map is a B-tree node sized
+//! for eleven entries (about 630 bytes however few it holds) and every string its own
+//! allocation. Here an object's entries are one exactly sized slice, sorted by key, and
+//! strings of up to 24 bytes (most keys, names, times) live inline: about a quarter of the
+//! memory, and of the pages the kernel clears for it.
+//!
+//! Read it like a `Value` (`get`, `pointer`, `as_str`, …). It serialises as the JSON it was
+//! read from, with an object's keys in sorted order; [`Json::to_value`] gives a `Value` where
+//! one is needed.
+
+use std::fmt;
+
+use compact_str::CompactString;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::{Number, Value};
+
+/// A JSON value, compact and sorted (see the module docs).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Json {
+    #[default]
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(CompactString),
+    Array(Box<[Json]>),
+    Object(Object),
+}
+
+/// A JSON object: its entries sorted by key, without duplicates (the last one read wins, as
+/// in `serde_json`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Object(Box<[(CompactString, Json)]>);
+
+impl Object {
+    /// An object of these entries, in any order.
+    pub fn from_entries(mut entries: Vec<(CompactString, Json)>) -> Self {
+        // Stable: of equal keys the last read stays last, and is the one kept.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.dedup_by(|later, earlier| {
+            let same = later.0 == earlier.0;
+            if same {
+                std::mem::swap(later, earlier);
+            }
+            same
+        });
+        Object(entries.into_boxed_slice())
+    }
+
+    fn position(&self, key: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+
+    /// The value at `key`.
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        self.position(key).ok().map(|i| &self.0[i].1)
+    }
+
+    /// The value at `key`, to change in place.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Json> {
+        self.position(key).ok().map(|i| &mut self.0[i].1)
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.position(key).is_ok()
+    }
+
+    /// Entries in key order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Json)> {
+        self.into_iter()
+    }
+
+    /// Keys in order.
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Keeps the entries `keep` says yes to, and lets it change their values.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &mut Json) -> bool) {
+        let mut entries = std::mem::take(&mut self.0).into_vec();
+        entries.retain_mut(|(k, v)| keep(k, v));
+        self.0 = entries.into_boxed_slice();
+    }
+
+    /// Removes `key`'s entry.
+    pub fn remove(&mut self, key: &str) {
+        if self.contains_key(key) {
+            self.retain(|k, _| k != key);
+        }
+    }
+}
+
+type Entry = (CompactString, Json);
+
+impl<'a> IntoIterator for &'a Object {
+    type Item = (&'a str, &'a Json);
+    type IntoIter = std::iter::Map<std::slice::Iter<'a, Entry>, fn(&'a Entry) -> Self::Item>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+impl FromIterator<(CompactString, Json)> for Object {
+    fn from_iter<I: IntoIterator<Item = (CompactString, Json)>>(iter: I) -> Self {
+        Object::from_entries(iter.into_iter().collect())
+    }
+}
+
+impl Json {
+    /// An empty object.
+    pub fn object() -> Json {
+        Json::Object(Object::default())
+    }
+
+    /// The value at `key`, when this is an object.
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        self.as_object()?.get(key)
+    }
+
+    /// The value at `key`, when this is an object, to change in place.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Json> {
+        self.as_object_mut()?.get_mut(key)
+    }
+
+    /// The value at a JSON pointer (RFC 6901), as `Value::pointer` reads it.
+    pub fn pointer(&self, pointer: &str) -> Option<&Json> {
+        let mut at = self;
+        for token in tokens(pointer)? {
+            at = match at {
+                Json::Object(o) => o.get(&token)?,
+                Json::Array(a) => a.get(index(&token)?)?,
+                _ => return None,
+            };
+        }
+        Some(at)
+    }
+
+    /// The value at a JSON pointer, to change in place.
+    pub fn pointer_mut(&mut self, pointer: &str) -> Option<&mut Json> {
+        let mut at = self;
+        for token in tokens(pointer)? {
+            at = match at {
+                Json::Object(o) => o.get_mut(&token)?,
+                Json::Array(a) => a.get_mut(index(&token)?)?,
+                _ => return None,
+            };
+        }
+        Some(at)
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Json::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Json::Number(n) => n.as_i64(),
+            _ => None,
+        }
+    }
+
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Json::Number(n) => n.as_u64(),
+            _ => None,
+        }
+    }
+
+    pub fn as_array(&self) -> Option<&[Json]> {
+        match self {
+            Json::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    pub fn as_object(&self) -> Option<&Object> {
+        match self {
+            Json::Object(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    pub fn as_object_mut(&mut self) -> Option<&mut Object> {
+        match self {
+            Json::Object(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Json::Null)
+    }
+
+    /// The same value as a `serde_json::Value`.
+    pub fn to_value(&self) -> Value {
+        match self {
+            Json::Null => Value::Null,
+            Json::Bool(b) => Value::Bool(*b),
+            Json::Number(n) => Value::Number(n.clone()),
+            Json::String(s) => Value::String(s.to_string()),
+            Json::Array(a) => Value::Array(a.iter().map(Json::to_value).collect()),
+            Json::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_value()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// The unescaped reference tokens of a JSON pointer; `None` if it is not one.
+fn tokens(pointer: &str) -> Option<impl Iterator<Item = String> + '_> {
+    if !pointer.is_empty() && !pointer.starts_with('/') {
+        return None;
+    }
+    Some(
+        pointer
+            .split('/')
+            .skip(1)
+            .map(|t| t.replace("~1", "/").replace("~0", "~")),
+    )
+}
+
+/// An array index as a pointer token spells it (no sign, no leading zero).
+fn index(token: &str) -> Option<usize> {
+    if token.starts_with('+') || (token.starts_with('0') && token.len() > 1) {
+        return None;
+    }
+    token.parse().ok()
+}
+
+impl From<Value> for Json {
+    fn from(v: Value) -> Json {
+        match v {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(b),
+            Value::Number(n) => Json::Number(n),
+            Value::String(s) => Json::String(s.into()),
+            Value::Array(a) => Json::Array(a.into_iter().map(Json::from).collect()),
+            Value::Object(o) => Json::Object(
+                o.into_iter()
+                    .map(|(k, v)| (CompactString::from(k), Json::from(v)))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl From<&Json> for Value {
+    fn from(j: &Json) -> Value {
+        j.to_value()
+    }
+}
+
+impl fmt::Display for Json {
+    /// Compact JSON text.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = serde_json::to_string(self).map_err(|_| fmt::Error)?;
+        f.write_str(&text)
+    }
+}
+
+impl Serialize for Json {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Json::Null => s.serialize_unit(),
+            Json::Bool(b) => s.serialize_bool(*b),
+            Json::Number(n) => n.serialize(s),
+            Json::String(t) => s.serialize_str(t),
+            Json::Array(a) => s.collect_seq(a.iter()),
+            Json::Object(o) => {
+                let mut map = s.serialize_map(Some(o.len()))?;
+                for (k, v) in o.iter() {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Json {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Json, D::Error> {
+        d.deserialize_any(JsonVisitor)
+    }
+}
+
+struct JsonVisitor;
+
+impl<'de> Visitor<'de> for JsonVisitor {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Json, D::Error> {
+        Json::deserialize(d)
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Json, E> {
+        Ok(Json::Bool(b))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Json, E> {
+        Ok(Json::Number(n.into()))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Json, E> {
+        Ok(Json::Number(n.into()))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Json, E> {
+        Ok(Number::from_f64(n).map_or(Json::Null, Json::Number))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Json, E> {
+        Ok(Json::String(s.into()))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Json, E> {
+        Ok(Json::String(s.into()))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Json::Array(items.into_boxed_slice()))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
+        while let Some(key) = map.next_key::<Key>()? {
+            entries.push((key.0, map.next_value()?));
+        }
+        Ok(Json::Object(Object::from_entries(entries)))
+    }
+}
+
+/// A map key, read without an intermediate `String` when it fits inline.
+struct Key(CompactString);
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Key, E> {
+                Ok(Key(s.into()))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Key, E> {
+                Ok(Key(s.into()))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_value_is_three_words_and_an_entry_six() {
+        assert_eq!(size_of::<Json>(), 24);
+        assert_eq!(size_of::<(CompactString, Json)>(), 48);
+    }
+
+    #[test]
+    fn reads_and_writes_the_json_it_was_read_from() {
+        let text = r#"{"b":[1,-2,3.5,true,null],"a":{"x~y/z":"v","long":"a string longer than twenty-four bytes"}}"#;
+        let j: Json = serde_json::from_str(text).unwrap();
+        let v: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(j.to_value(), v);
+        assert_eq!(serde_json::to_value(&j).unwrap(), v);
+        assert_eq!(Json::from(v.clone()), j);
+        assert_eq!(j.pointer("/a/x~0y~1z").and_then(Json::as_str), Some("v"));
+        assert_eq!(j.pointer("/b/1").and_then(Json::as_i64), Some(-2));
+        assert_eq!(j.pointer("/b/01"), None);
+        assert_eq!(j.pointer(""), Some(&j));
+        assert_eq!(j.pointer("a"), None);
+        assert_eq!(
+            j.get("a")
+                .unwrap()
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect::<Vec<_>>(),
+            ["long", "x~y/z"]
+        );
+    }
+
+    #[test]
+    fn of_repeated_keys_the_last_wins() {
+        let j: Json = serde_json::from_str(r#"{"k":1,"j":0,"k":2}"#).unwrap();
+        assert_eq!(j.to_value(), json!({"j": 0, "k": 2}));
+    }
+
+    #[test]
+    fn entries_are_removed_and_changed_in_place() {
+        let mut j = Json::from(json!({"a": 1, "b": {"c": 2}, "d": 3}));
+        let o = j.as_object_mut().unwrap();
+        o.remove("a");
+        o.retain(|k, v| {
+            if let Some(inner) = v.as_object_mut() {
+                inner.remove("c");
+            }
+            k != "d"
+        });
+        assert_eq!(j.to_value(), json!({"b": {}}));
+    }
+}
