@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use serde_json::{Value, json};
 
 use crate::config::model::{DesiredFleet, RbacExpansion, RbacMode};
+use crate::model::json::Json;
 use crate::model::vocab::{
     MANAGED_BY, MANAGER, PROPERTIES_NS, RBAC_LABEL, WORK_SA, binding_policy_name,
     namespace_policy_name, rbac_object_name, selector_label,
@@ -43,8 +44,9 @@ pub struct DesiredObject {
     /// The RBAC expansion this object belongs to, when there is one.
     pub expansion: Option<ExpansionName>,
     pub mode: Mode,
-    /// Server-side-apply body (apiVersion, kind, metadata and the fields fleet owns).
-    pub body: Value,
+    /// Server-side-apply body (apiVersion, kind, metadata and the fields fleet owns), kept
+    /// compact like the live objects it is compared with.
+    pub body: Json,
     /// Objects that must exist before this one is written.
     pub depends_on: Vec<ObjectRef>,
     /// For a ManagedCluster: the WEC's other objects (kept in its last-applied record).
@@ -91,7 +93,7 @@ fn labels_for(expansion: Option<&ExpansionName>) -> Value {
     Value::Object(l)
 }
 
-fn body(r: &ObjectRef, labels: Value, fields: Value) -> Value {
+fn body(r: &ObjectRef, labels: Value, fields: Value) -> Json {
     let mut meta = json!({ "name": r.name, "labels": labels });
     if let Some(ns) = &r.namespace {
         meta["namespace"] = ns.clone().into();
@@ -101,7 +103,7 @@ fn body(r: &ObjectRef, labels: Value, fields: Value) -> Value {
     if let (Value::Object(b), Value::Object(f)) = (&mut b, fields) {
         b.extend(f);
     }
-    b
+    b.into()
 }
 
 fn rules_json(e: &RbacExpansion) -> Value {
@@ -287,7 +289,8 @@ fn desired_objects(fleet: &DesiredFleet) -> Vec<DesiredObject> {
                 "apiVersion": r.kind.api_version(),
                 "kind": r.kind.as_str(),
                 "metadata": { "name": w.name, "labels": labels },
-            }),
+            })
+            .into(),
             object: r,
             wec: Some(w.name.clone()),
             expansion: None,

@@ -471,10 +471,10 @@ fn inventories(observed: &ObservedFleet) -> BTreeSet<ObjectRef> {
 /// The body to apply: the desired body plus fleet's last-applied record.
 fn apply_body(d: &DesiredObject) -> Value {
     let record = LastApplied {
-        applied: d.body.clone(),
+        applied: d.body.to_value(),
         objects: d.inventory.clone(),
     };
-    let mut body = d.body.clone();
+    let mut body = d.body.to_value();
     body["metadata"]["annotations"] = serde_json::json!({ LAST_APPLIED: record.to_annotation() });
     body
 }
