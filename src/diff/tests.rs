@@ -772,8 +772,11 @@ fn a_klusterlet_fleet_did_not_install_is_not_taken_over() {
     let mut o = registration_snapshot(observed_with(vec![]), Some(own));
     o.insert_get(
         crate::model::registration::bootstrap_secret_ref(&WecName::from("c1")),
-        Some(json!({"metadata": {"name": "bootstrap-hub-kubeconfig",
-            "managedFields": [{"manager": "fleet", "operation": "Apply"}]}}).into()),
+        Some(
+            json!({"metadata": {"name": "bootstrap-hub-kubeconfig",
+            "managedFields": [{"manager": "fleet", "operation": "Apply"}]}})
+            .into(),
+        ),
     );
     let d = diff(&f, &o, &DiffOptions::default());
     assert_eq!(

@@ -1,7 +1,7 @@
 //! LISTs decoded as the response arrives: one request per kind, however many objects
 //! (consistent reads the API server serves from its watch cache; more only if a server
 //! paginates anyway), each item decoded once
-//! into the compact [`Json`] and trimmed ([`crate::model::live::trim`]) before the next is
+//! into the compact [`Json`], as much as fleet keeps of it ([`Live`]), before the next is
 //! read, so neither the response body nor untrimmed objects are ever held whole.
 
 use std::fmt;
@@ -16,7 +16,7 @@ use tokio_util::io::SyncIoBridge;
 
 use crate::model::Kind;
 use crate::model::json::Json;
-use crate::model::live::trim;
+use crate::model::live::Live;
 
 /// The decoder's buffer: large reads keep the bridge to the async body cheap.
 const READ_BUFFER: usize = 256 * 1024;
@@ -144,8 +144,7 @@ impl<'de> Visitor<'de> for ItemsSeed {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(mut item) = seq.next_element::<Json>()? {
-            trim(self.0, &mut item);
+        while let Some(item) = seq.next_element_seed(Live(self.0))? {
             items.push(item);
         }
         Ok(items)

@@ -14,6 +14,7 @@ use kube::api::{
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use kube::core::Status;
 use kube::{Client, Config};
+use serde::de::DeserializeSeed;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
@@ -24,6 +25,7 @@ pub mod retry;
 
 use crate::config::model::ClusterAccess;
 use crate::model::json::Json;
+use crate::model::live::Live;
 use crate::model::registration::true_conditions;
 use crate::model::text::closest;
 use crate::model::vocab::MANAGER;
@@ -584,14 +586,14 @@ impl Cluster {
         };
         // Any 404 means "not there": the object, or its whole resource when the CRD is not
         // installed (the API server then answers with a plain-text 404, not a Status).
+        let what = || format!("get {} {name}", kind.as_str());
         match got {
-            Ok(o) => {
-                let mut o = Json::from(o);
-                crate::model::live::trim(kind, &mut o);
-                Ok(Some(o))
-            }
+            Ok(o) => Live(kind)
+                .deserialize(o)
+                .map(Some)
+                .map_err(|e| self.error(what(), kube::Error::SerdeError(e))),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
-            Err(e) => Err(self.error(format!("get {} {name}", kind.as_str()), e)),
+            Err(e) => Err(self.error(what(), e)),
         }
     }
 

@@ -369,7 +369,7 @@ impl<'de> Visitor<'de> for JsonVisitor {
 }
 
 /// A map key, read without an intermediate `String` when it fits inline.
-struct Key(CompactString);
+pub struct Key(pub CompactString);
 
 impl<'de> Deserialize<'de> for Key {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {

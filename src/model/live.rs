@@ -1,92 +1,198 @@
 //! What fleet keeps of a live object: everything it compares or reports, and of
 //! `metadata.managedFields` only who owns which field fleet looks at (the coarse paths of
 //! `diff::fields`), so that a 10,000-WEC fleet's snapshot is not mostly ownership tries
-//! nobody reads. [`trim`] runs on each object the I/O layer reads, as it is decoded.
+//! nobody reads. [`Live`] decodes an object that way as the I/O layer reads it: what is left
+//! out is skipped in the JSON text, never built and dropped.
 
-use compact_str::CompactString;
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::Kind;
-use super::json::{Json, Object};
+use super::json::{Json, Key, Object};
 
-/// Maps whose entries are separate fields (`diff::fields` splits them the same way).
-const KEYED_MAPS: [&str; 2] = ["f:data", "f:binaryData"];
+/// Decodes one live object of its kind, keeping:
+/// - of `managedFields`, entries of no subresource (not `status`), each with its manager,
+///   operation, time and of `fieldsV1` the keys of labels, annotations and `data` /
+///   `binaryData`, and every other top-level field as an empty set (`{}`): who owns it, not
+///   what inside it;
+/// - of a Secret, no data, and not `kubectl apply`'s copy of it;
+/// - of a ManifestWork, not the manifests it carries (`spec.workload`), its status yes;
+/// - everything else as it is.
+#[derive(Debug, Clone, Copy)]
+pub struct Live(pub Kind);
 
-/// Trims `obj` in place:
-/// - `managedFields`: entries of a subresource (`status`) go; of the rest, `fieldsV1` keeps
-///   the keys of labels, annotations and `data`/`binaryData`, and every other top-level
-///   field, each as an empty set (`{}`): who owns it, not what inside it;
-/// - a Secret loses its data, and `kubectl apply`'s copy of it;
-/// - a ManifestWork loses the manifests it carries (`spec.workload`), keeping its status.
-pub fn trim(kind: Kind, obj: &mut Json) {
-    match kind {
-        Kind::Secret => {
-            if let Some(map) = obj.as_object_mut() {
-                map.retain(|k, _| !matches!(k, "data" | "stringData"));
-            }
-            if let Some(Json::Object(notes)) = obj.pointer_mut("/metadata/annotations") {
-                notes.remove("kubectl.kubernetes.io/last-applied-configuration");
-            }
-        }
-        Kind::ManifestWork => {
-            if let Some(Json::Object(spec)) = obj.get_mut("spec") {
-                spec.remove("workload");
-            }
-        }
-        _ => {}
+impl<'de> DeserializeSeed<'de> for Live {
+    type Value = Json;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Json, D::Error> {
+        Filtered(self.0, At::Root).deserialize(d)
     }
-    let Some(Json::Array(entries)) = obj.pointer_mut("/metadata/managedFields") else {
-        return;
-    };
-    let mut kept = std::mem::take(entries).into_vec();
-    kept.retain(|e| {
-        e.get("subresource")
-            .and_then(Json::as_str)
-            .is_none_or(str::is_empty)
-    });
-    for e in &mut kept {
-        let Some(entry) = e.as_object_mut() else {
-            continue;
-        };
-        entry.retain(|k, v| {
-            if k == "fieldsV1"
-                && let Json::Object(trie) = v
-            {
-                *trie = top_level(trie);
-            }
-            matches!(k, "manager" | "operation" | "time" | "fieldsV1")
-        });
-    }
-    *entries = kept.into_boxed_slice();
 }
 
-/// The top level of a `fieldsV1` trie with only what ownership is read at.
-fn top_level(trie: &Object) -> Object {
-    trie.iter()
-        .filter(|(k, _)| k.starts_with("f:") && *k != "f:status")
-        .map(|(k, v)| {
-            let kept = if k == "f:metadata" {
-                ["f:annotations", "f:labels"]
-                    .into_iter()
-                    .filter_map(|sub| {
-                        let keys = keys_only(v.get(sub)?.as_object()?);
-                        Some((CompactString::from(sub), Json::Object(keys)))
-                    })
-                    .collect()
-            } else if KEYED_MAPS.contains(&k) {
-                v.as_object().map(keys_only).unwrap_or_default()
-            } else {
-                Object::default()
+/// Where in an object a map is, for what is kept of it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum At {
+    Root,
+    Metadata,
+    Annotations,
+    Spec,
+    /// One `managedFields` entry.
+    Entry,
+    /// The top of a `fieldsV1` trie.
+    Trie,
+    /// `f:metadata` in a trie.
+    TrieMetadata,
+    /// Of a map in a trie, only its `f:` keys.
+    TrieKeys,
+}
+
+/// What becomes of one entry of a map.
+enum Step {
+    Keep,
+    Drop,
+    /// Kept as an empty object, whatever it holds.
+    Empty,
+    Into(At),
+    ManagedFields,
+}
+
+fn step(kind: Kind, at: At, key: &str) -> Step {
+    match (at, key) {
+        (At::Root, "metadata") => Step::Into(At::Metadata),
+        (At::Root, "data" | "stringData") if kind == Kind::Secret => Step::Drop,
+        (At::Root, "spec") if kind == Kind::ManifestWork => Step::Into(At::Spec),
+        (At::Spec, "workload") => Step::Drop,
+        (At::Metadata, "managedFields") => Step::ManagedFields,
+        (At::Metadata, "annotations") if kind == Kind::Secret => Step::Into(At::Annotations),
+        (At::Annotations, "kubectl.kubernetes.io/last-applied-configuration") => Step::Drop,
+        (At::Entry, "manager" | "operation" | "time" | "subresource") => Step::Keep,
+        (At::Entry, "fieldsV1") => Step::Into(At::Trie),
+        (At::Entry, _) => Step::Drop,
+        (At::Trie, "f:metadata") => Step::Into(At::TrieMetadata),
+        (At::Trie, "f:data" | "f:binaryData") => Step::Into(At::TrieKeys),
+        (At::Trie, "f:status") => Step::Drop,
+        (At::Trie, k) if k.starts_with("f:") => Step::Empty,
+        (At::TrieMetadata, "f:labels" | "f:annotations") => Step::Into(At::TrieKeys),
+        (At::TrieKeys, k) if k.starts_with("f:") => Step::Empty,
+        (At::Trie | At::TrieMetadata | At::TrieKeys, _) => Step::Drop,
+        _ => Step::Keep,
+    }
+}
+
+/// A value at `At`: a map filtered by [`step`], anything else kept whole.
+struct Filtered(Kind, At);
+
+impl<'de> DeserializeSeed<'de> for Filtered {
+    type Value = Json;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Json, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Filtered {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Kubernetes object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+        let Filtered(kind, at) = self;
+        let mut entries = Vec::new();
+        while let Some(Key(key)) = map.next_key()? {
+            let value = match step(kind, at, &key) {
+                Step::Keep => map.next_value::<Json>()?,
+                Step::Drop => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+                Step::Empty => {
+                    map.next_value::<IgnoredAny>()?;
+                    Json::object()
+                }
+                Step::Into(inner) => map.next_value_seed(Filtered(kind, inner))?,
+                Step::ManagedFields => map.next_value_seed(ManagedFields)?,
             };
-            (CompactString::from(k), Json::Object(kept))
-        })
-        .collect()
+            entries.push((key, value));
+        }
+        Ok(Json::Object(Object::from_entries(entries)))
+    }
+
+    // Not a map where one was expected: kept as it is, for the readers to judge.
+    fn visit_unit<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Json, E> {
+        Ok(Json::Bool(b))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Json, E> {
+        Ok(Json::Number(n.into()))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Json, E> {
+        Ok(Json::Number(n.into()))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Json, E> {
+        Ok(serde_json::Number::from_f64(n).map_or(Json::Null, Json::Number))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Json, E> {
+        Ok(Json::String(s.into()))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Json>()? {
+            items.push(item);
+        }
+        Ok(Json::Array(items.into_boxed_slice()))
+    }
 }
 
-fn keys_only(m: &Object) -> Object {
-    m.keys()
-        .filter(|k| k.starts_with("f:"))
-        .map(|k| (CompactString::from(k), Json::object()))
-        .collect()
+/// `metadata.managedFields`: the entries of no subresource, each filtered at [`At::Entry`]
+/// and without its (empty) `subresource`.
+struct ManagedFields;
+
+impl<'de> DeserializeSeed<'de> for ManagedFields {
+    type Value = Json;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Json, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ManagedFields {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of managed fields entries")
+    }
+
+    fn visit_unit<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+        let mut kept = Vec::new();
+        while let Some(mut entry) = seq.next_element_seed(Filtered(Kind::Namespace, At::Entry))? {
+            let of_subresource = entry
+                .get("subresource")
+                .and_then(Json::as_str)
+                .is_some_and(|s| !s.is_empty());
+            if !of_subresource {
+                if let Some(e) = entry.as_object_mut() {
+                    e.remove("subresource");
+                }
+                kept.push(entry);
+            }
+        }
+        Ok(Json::Array(kept.into_boxed_slice()))
+    }
 }
 
 #[cfg(test)]
@@ -96,9 +202,9 @@ mod tests {
     use super::*;
 
     fn trimmed(kind: Kind, v: serde_json::Value) -> serde_json::Value {
-        let mut j = Json::from(v);
-        trim(kind, &mut j);
-        j.to_value()
+        let text = v.to_string();
+        let mut de = serde_json::Deserializer::from_str(&text);
+        Live(kind).deserialize(&mut de).unwrap().to_value()
     }
 
     #[test]
