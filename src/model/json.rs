@@ -9,6 +9,7 @@
 //! read from, with an object's keys in sorted order; [`Json::to_value`] gives a `Value` where
 //! one is needed.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use compact_str::CompactString;
@@ -48,23 +49,29 @@ impl Object {
         Object(entries.into_boxed_slice())
     }
 
-    fn position(&self, key: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    fn position(&self, key: &str) -> Option<usize> {
+        // Most objects have a handful of keys: a scan, which compares lengths first, is
+        // faster there than a binary search's ordered comparisons.
+        if self.0.len() <= 8 {
+            self.0.iter().position(|(k, _)| k.as_str() == key)
+        } else {
+            self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok()
+        }
     }
 
     /// The value at `key`.
     pub fn get(&self, key: &str) -> Option<&Json> {
-        self.position(key).ok().map(|i| &self.0[i].1)
+        self.position(key).map(|i| &self.0[i].1)
     }
 
     /// The value at `key`, to change in place.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Json> {
-        self.position(key).ok().map(|i| &mut self.0[i].1)
+        self.position(key).map(|i| &mut self.0[i].1)
     }
 
     /// Whether `key` is present.
     pub fn contains_key(&self, key: &str) -> bool {
-        self.position(key).is_ok()
+        self.position(key).is_some()
     }
 
     /// Entries in key order.
@@ -230,16 +237,14 @@ impl Json {
 }
 
 /// The unescaped reference tokens of a JSON pointer; `None` if it is not one.
-fn tokens(pointer: &str) -> Option<impl Iterator<Item = String> + '_> {
+fn tokens(pointer: &str) -> Option<impl Iterator<Item = Cow<'_, str>>> {
     if !pointer.is_empty() && !pointer.starts_with('/') {
         return None;
     }
-    Some(
-        pointer
-            .split('/')
-            .skip(1)
-            .map(|t| t.replace("~1", "/").replace("~0", "~")),
-    )
+    Some(pointer.split('/').skip(1).map(|t| match t.contains('~') {
+        true => Cow::Owned(t.replace("~1", "/").replace("~0", "~")),
+        false => Cow::Borrowed(t),
+    }))
 }
 
 /// An array index as a pointer token spells it (no sign, no leading zero).
