@@ -146,15 +146,18 @@ async fn run_one(
         Action::Replace { body } => {
             let cluster = cluster_of(r, fleet, clients).await?;
             cluster.delete(r, precondition).await?;
-            cluster.create(r, body).await?;
+            cluster.create(r, &body.to_value()).await?;
         }
         Action::Create { body } => {
-            cluster_of(r, fleet, clients).await?.create(r, body).await?;
+            cluster_of(r, fleet, clients)
+                .await?
+                .create(r, &body.to_value())
+                .await?;
         }
         Action::Update { body } => {
             // An update lands on the object the plan saw, at the version it saw: a recreated
             // or since-changed object fails with 409 instead of being silently overwritten.
-            let mut body = body.clone();
+            let mut body = body.to_value();
             let uid = precondition.as_ref().map(|p| p.uid.clone());
             if let Some(p) = precondition {
                 body["metadata"]["uid"] = p.uid.into();

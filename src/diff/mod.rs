@@ -69,11 +69,11 @@ pub enum ActionKind {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Action {
     /// Server-side apply of `body` to an object that does not exist.
-    Create { body: Value },
+    Create { body: Json },
     /// Server-side apply of `body` to the observed object.
-    Update { body: Value },
+    Update { body: Json },
     /// Delete the object, then server-side apply `body`.
-    Replace { body: Value },
+    Replace { body: Json },
     /// Delete the object.
     Delete,
     /// Register a WEC: join, accept, wait (the change's object is its Klusterlet).
@@ -469,14 +469,14 @@ fn inventories(observed: &ObservedFleet) -> BTreeSet<ObjectRef> {
 }
 
 /// The body to apply: the desired body plus fleet's last-applied record.
-fn apply_body(d: &DesiredObject) -> Value {
+fn apply_body(d: &DesiredObject) -> Json {
     let record = LastApplied {
         applied: d.body.to_value(),
         objects: d.inventory.clone(),
     };
     let mut body = d.body.to_value();
     body["metadata"]["annotations"] = serde_json::json!({ LAST_APPLIED: record.to_annotation() });
-    body
+    body.into()
 }
 
 fn diff_object(

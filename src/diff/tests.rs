@@ -403,7 +403,7 @@ fn downsync_rbac_selects_exactly_the_wecs_listing_it_and_orders_the_plan() {
     let Action::Create { body } = &bp.action else {
         panic!("the BindingPolicy is created: {bp:#?}")
     };
-    let spec = &body["spec"];
+    let spec = &body.to_value()["spec"];
     assert_eq!(
         spec["clusterSelectors"],
         json!([{"matchLabels": {"rbac.fleet.kubestellar.io/aw": "true"}}])
@@ -446,7 +446,7 @@ fn a_namespace_shared_by_downsync_grants_comes_from_one_policy() {
     });
     let d = diff(&f, &observed_with(mcs.into()), &DiffOptions::default());
     let created = |name: &str| match &change(&d, Kind::BindingPolicy, name).action {
-        Action::Create { body } => body["spec"].clone(),
+        Action::Create { body } => body.to_value()["spec"].clone(),
         other => panic!("{name} is created: {other:?}"),
     };
     // Each expansion's policy delivers its Role and RoleBinding only.
