@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use compact_str::CompactString;
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Number, Value};
 
@@ -307,52 +307,88 @@ impl Serialize for Json {
 
 impl<'de> Deserialize<'de> for Json {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Json, D::Error> {
-        d.deserialize_any(JsonVisitor)
+        Reader(Whole).deserialize(d)
     }
 }
 
-struct JsonVisitor;
+/// How the entries of an object are read: [`Json`]'s own `Deserialize` keeps them all; a
+/// filter (`model::live`) leaves some out, skipped in the text.
+pub trait Entries: Copy {
+    /// The value of `key`, read from `map`; `None` when it is left out.
+    fn entry<'de, A: MapAccess<'de>>(
+        self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<Option<Json>, A::Error>;
+}
 
-impl<'de> Visitor<'de> for JsonVisitor {
+/// Every entry, as it is.
+#[derive(Debug, Clone, Copy)]
+struct Whole;
+
+impl Entries for Whole {
+    fn entry<'de, A: MapAccess<'de>>(
+        self,
+        _key: &str,
+        map: &mut A,
+    ) -> Result<Option<Json>, A::Error> {
+        map.next_value().map(Some)
+    }
+}
+
+/// Reads any JSON value, an object's entries as `E` says (the values inside them, and the
+/// items of arrays, whole).
+#[derive(Debug, Clone, Copy)]
+pub struct Reader<E>(pub E);
+
+impl<'de, E: Entries> DeserializeSeed<'de> for Reader<E> {
+    type Value = Json;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Json, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, E: Entries> Visitor<'de> for Reader<E> {
     type Value = Json;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
 
-    fn visit_unit<E>(self) -> Result<Json, E> {
+    fn visit_unit<Er>(self) -> Result<Json, Er> {
         Ok(Json::Null)
     }
 
-    fn visit_none<E>(self) -> Result<Json, E> {
+    fn visit_none<Er>(self) -> Result<Json, Er> {
         Ok(Json::Null)
     }
 
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Json, D::Error> {
-        Json::deserialize(d)
+        self.deserialize(d)
     }
 
-    fn visit_bool<E>(self, b: bool) -> Result<Json, E> {
+    fn visit_bool<Er>(self, b: bool) -> Result<Json, Er> {
         Ok(Json::Bool(b))
     }
 
-    fn visit_i64<E>(self, n: i64) -> Result<Json, E> {
+    fn visit_i64<Er>(self, n: i64) -> Result<Json, Er> {
         Ok(Json::Number(n.into()))
     }
 
-    fn visit_u64<E>(self, n: u64) -> Result<Json, E> {
+    fn visit_u64<Er>(self, n: u64) -> Result<Json, Er> {
         Ok(Json::Number(n.into()))
     }
 
-    fn visit_f64<E>(self, n: f64) -> Result<Json, E> {
+    fn visit_f64<Er>(self, n: f64) -> Result<Json, Er> {
         Ok(Number::from_f64(n).map_or(Json::Null, Json::Number))
     }
 
-    fn visit_str<E>(self, s: &str) -> Result<Json, E> {
+    fn visit_str<Er>(self, s: &str) -> Result<Json, Er> {
         Ok(Json::String(s.into()))
     }
 
-    fn visit_string<E>(self, s: String) -> Result<Json, E> {
+    fn visit_string<Er>(self, s: String) -> Result<Json, Er> {
         Ok(Json::String(s.into()))
     }
 
@@ -366,15 +402,17 @@ impl<'de> Visitor<'de> for JsonVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
         let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
-        while let Some(key) = map.next_key::<Key>()? {
-            entries.push((key.0, map.next_value()?));
+        while let Some(Key(key)) = map.next_key()? {
+            if let Some(value) = self.0.entry(&key, &mut map)? {
+                entries.push((key, value));
+            }
         }
         Ok(Json::Object(Object::from_entries(entries)))
     }
 }
 
 /// A map key, read without an intermediate `String` when it fits inline.
-pub struct Key(pub CompactString);
+struct Key(CompactString);
 
 impl<'de> Deserialize<'de> for Key {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {

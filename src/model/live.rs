@@ -9,7 +9,7 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::Kind;
-use super::json::{Json, Key, Object};
+use super::json::{Entries, Json, Reader};
 
 /// Decodes one live object of its kind, keeping:
 /// - of `managedFields`, entries of no subresource (not `status`), each with its manager,
@@ -26,7 +26,7 @@ impl<'de> DeserializeSeed<'de> for Live {
     type Value = Json;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Json, D::Error> {
-        Filtered(self.0, At::Root).deserialize(d)
+        Reader(Filtered(self.0, At::Root)).deserialize(d)
     }
 }
 
@@ -80,83 +80,36 @@ fn step(kind: Kind, at: At, key: &str) -> Step {
     }
 }
 
-/// A value at `At`: a map filtered by [`step`], anything else kept whole.
+/// The entries of a map at `At` of an object of a kind, as [`step`] says.
+#[derive(Debug, Clone, Copy)]
 struct Filtered(Kind, At);
 
-impl<'de> DeserializeSeed<'de> for Filtered {
-    type Value = Json;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Json, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Filtered {
-    type Value = Json;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a Kubernetes object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+impl Entries for Filtered {
+    fn entry<'de, A: MapAccess<'de>>(
+        self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<Option<Json>, A::Error> {
         let Filtered(kind, at) = self;
-        let mut entries = Vec::new();
-        while let Some(Key(key)) = map.next_key()? {
-            let value = match step(kind, at, &key) {
-                Step::Keep => map.next_value::<Json>()?,
-                Step::Drop => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
-                Step::Empty => {
-                    map.next_value::<IgnoredAny>()?;
-                    Json::object()
-                }
-                Step::Into(inner) => map.next_value_seed(Filtered(kind, inner))?,
-                Step::ManagedFields => map.next_value_seed(ManagedFields)?,
-            };
-            entries.push((key, value));
-        }
-        Ok(Json::Object(Object::from_entries(entries)))
-    }
-
-    // Not a map where one was expected: kept as it is, for the readers to judge.
-    fn visit_unit<E>(self) -> Result<Json, E> {
-        Ok(Json::Null)
-    }
-
-    fn visit_bool<E>(self, b: bool) -> Result<Json, E> {
-        Ok(Json::Bool(b))
-    }
-
-    fn visit_i64<E>(self, n: i64) -> Result<Json, E> {
-        Ok(Json::Number(n.into()))
-    }
-
-    fn visit_u64<E>(self, n: u64) -> Result<Json, E> {
-        Ok(Json::Number(n.into()))
-    }
-
-    fn visit_f64<E>(self, n: f64) -> Result<Json, E> {
-        Ok(serde_json::Number::from_f64(n).map_or(Json::Null, Json::Number))
-    }
-
-    fn visit_str<E>(self, s: &str) -> Result<Json, E> {
-        Ok(Json::String(s.into()))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<Json>()? {
-            items.push(item);
-        }
-        Ok(Json::Array(items.into_boxed_slice()))
+        Ok(Some(match step(kind, at, key) {
+            Step::Keep => map.next_value()?,
+            Step::Drop => {
+                map.next_value::<IgnoredAny>()?;
+                return Ok(None);
+            }
+            Step::Empty => {
+                map.next_value::<IgnoredAny>()?;
+                Json::object()
+            }
+            Step::Into(inner) => map.next_value_seed(Reader(Filtered(kind, inner)))?,
+            Step::ManagedFields => map.next_value_seed(ManagedFields(kind))?,
+        }))
     }
 }
 
 /// `metadata.managedFields`: the entries of no subresource, each filtered at [`At::Entry`]
 /// and without its (empty) `subresource`.
-struct ManagedFields;
+struct ManagedFields(Kind);
 
 impl<'de> DeserializeSeed<'de> for ManagedFields {
     type Value = Json;
@@ -179,7 +132,7 @@ impl<'de> Visitor<'de> for ManagedFields {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
         let mut kept = Vec::new();
-        while let Some(mut entry) = seq.next_element_seed(Filtered(Kind::Namespace, At::Entry))? {
+        while let Some(mut entry) = seq.next_element_seed(Reader(Filtered(self.0, At::Entry)))? {
             let of_subresource = entry
                 .get("subresource")
                 .and_then(Json::as_str)
