@@ -463,8 +463,8 @@ fn owner_wec(r: &ObjectRef) -> Option<WecName> {
 fn inventories(observed: &ObservedFleet) -> BTreeSet<ObjectRef> {
     observed
         .of_kind(Kind::ManagedCluster)
-        .filter_map(|(_, live)| LastApplied::of(live))
-        .flat_map(|la| la.objects)
+        .filter_map(|(_, live)| LastApplied::objects_of(live))
+        .flatten()
         .collect()
 }
 

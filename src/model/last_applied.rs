@@ -27,17 +27,33 @@ pub struct LastApplied {
 impl LastApplied {
     /// Reads the annotation of a live object; `None` when absent or not fleet's format.
     pub fn of(obj: &Json) -> Option<LastApplied> {
-        let text = obj
-            .pointer("/metadata/annotations")?
-            .get(LAST_APPLIED)?
-            .as_str()?;
-        serde_json::from_str(text).ok()
+        serde_json::from_str(annotation(obj)?).ok()
+    }
+
+    /// Only the record's objects (a ManagedCluster's list of its WEC's other objects), its
+    /// applied body skipped unread: what observe and the diff's inventory need of every
+    /// ManagedCluster.
+    pub fn objects_of(obj: &Json) -> Option<Vec<ObjectRef>> {
+        #[derive(Deserialize)]
+        struct Objects {
+            #[serde(default)]
+            objects: Vec<ObjectRef>,
+        }
+        let record: Objects = serde_json::from_str(annotation(obj)?).ok()?;
+        Some(record.objects)
     }
 
     /// The annotation's value.
     pub fn to_annotation(&self) -> String {
         serde_json::to_string(self).expect("plain JSON data serializes")
     }
+}
+
+/// The text of fleet's annotation on `obj`.
+fn annotation(obj: &Json) -> Option<&str> {
+    obj.pointer("/metadata/annotations")?
+        .get(LAST_APPLIED)?
+        .as_str()
 }
 
 #[cfg(test)]
@@ -59,7 +75,12 @@ mod tests {
             )],
         };
         let obj = json!({"metadata": {"annotations": {LAST_APPLIED: record.to_annotation()}}});
-        assert_eq!(LastApplied::of(&Json::from(obj)), Some(record));
+        let obj = Json::from(obj);
+        assert_eq!(
+            LastApplied::objects_of(&obj).as_ref(),
+            Some(&record.objects)
+        );
+        assert_eq!(LastApplied::of(&obj), Some(record));
         assert_eq!(LastApplied::of(&Json::from(json!({"metadata": {}}))), None);
     }
 }

@@ -184,8 +184,8 @@ fn wecs_to_read(
     let recorded: BTreeSet<&str> = observed
         .of_kind(Kind::ManagedCluster)
         .filter(|(_, live)| {
-            LastApplied::of(live).is_some_and(|la| {
-                la.objects
+            LastApplied::objects_of(live).is_some_and(|objects| {
+                objects
                     .iter()
                     .any(|o| matches!(o.location, Location::Wec(_)))
             })
