@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use fleet_lab::{Lab, LabOptions};
 use futures::StreamExt;
-use kube::api::{Patch, PatchParams};
 
 fn fleet_toml(n: usize, changed: Option<usize>) -> String {
     let mut s = String::from(
@@ -103,42 +102,45 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let lab = Lab::start(LabOptions { wecs: 0, dir: None, verbose: true }).await.expect("the lab must start");
+        let lab = Lab::start(LabOptions {
+            wecs: 0,
+            dir: None,
+            verbose: true,
+        })
+        .await
+        .expect("the lab must start");
         let its = lab.client("its1").await.expect("its client");
         let api = fleet_lab::fixtures::managed_clusters(&its);
         let t0 = Instant::now();
         let created = futures::stream::iter(0..n)
             .map(|i| {
                 let api = api.clone();
+                // Registered WECs as fleet sees them, which the hub's controllers leave alone:
+                // apply's writes land on the versions its plan read.
                 async move {
-                    let name = format!("wec-{i:05}");
-                    let mc = serde_json::json!({
-                        "apiVersion": "cluster.open-cluster-management.io/v1", "kind": "ManagedCluster",
-                        "metadata": {"name": name, "labels": {"cluster.open-cluster-management.io/clusterset": "default"}},
-                        "spec": {"hubAcceptsClient": true}
-                    });
-                    // Registered WECs: Joined and Available, as their agents would report.
-                    let conditions: Vec<serde_json::Value> = ["HubAcceptedManagedCluster", "ManagedClusterJoined", "ManagedClusterConditionAvailable"]
-                        .iter()
-                        .map(|t| serde_json::json!({"type": t, "status": "True", "reason": "Bench", "message": "bench",
-                            "lastTransitionTime": "2026-01-01T00:00:00Z"}))
-                        .collect();
-                    let status = serde_json::json!({
-                        "apiVersion": "cluster.open-cluster-management.io/v1", "kind": "ManagedCluster",
-                        "status": {"conditions": conditions}
-                    });
-                    let pp = PatchParams::apply("bench-registration");
-                    api.patch(&name, &pp, &Patch::Apply(&mc)).await.is_ok()
-                        && api.patch_status(&name, &pp, &Patch::Apply(&status)).await.is_ok()
+                    fleet_lab::fixtures::create_quiet_managed_cluster(&api, &format!("wec-{i:05}"))
+                        .await
                 }
             })
             .buffer_unordered(32)
             .filter(|ok| futures::future::ready(*ok))
             .count()
             .await;
-        eprintln!("bench: created {created}/{n} ManagedClusters in {:.1}s", t0.elapsed().as_secs_f64());
-        let listed = fleet_lab::fixtures::managed_clusters(&its).list(&Default::default()).await.expect("list ManagedClusters").items.len();
-        assert_eq!((created, listed), (n, n), "bench: the ITS must hold exactly {n} ManagedClusters");
+        eprintln!(
+            "bench: created {created}/{n} ManagedClusters in {:.1}s",
+            t0.elapsed().as_secs_f64()
+        );
+        let listed = fleet_lab::fixtures::managed_clusters(&its)
+            .list(&Default::default())
+            .await
+            .expect("list ManagedClusters")
+            .items
+            .len();
+        assert_eq!(
+            (created, listed),
+            (n, n),
+            "bench: the ITS must hold exactly {n} ManagedClusters"
+        );
 
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("fleet.toml");
@@ -148,25 +150,66 @@ fn main() {
         // Each step with the exit code a correct fleet gives: 2 = changes, 0 = none.
         let mut step = |name: &str, expected: i32, args: &[&str]| {
             let (wall, exit, rss_mib) = run(&kc, &file, args);
-            rows.push(Row { step: name.to_owned(), wall, exit, expected, rss_mib });
+            rows.push(Row {
+                step: name.to_owned(),
+                wall,
+                exit,
+                expected,
+                rss_mib,
+            });
         };
-        step("plan (all WECs change)", 2, &["plan", "--detailed-exitcode"]);
+        step(
+            "plan (all WECs change)",
+            2,
+            &["plan", "--detailed-exitcode"],
+        );
         step("plan --output json", 0, &["plan", "--output", "json"]);
-        step("apply --auto-approve --parallelism 32", 0, &["apply", "--auto-approve", "--parallelism", "32"]);
+        step(
+            "apply --auto-approve --parallelism 32",
+            0,
+            &["apply", "--auto-approve", "--parallelism", "32"],
+        );
         step("plan (converged)", 0, &["plan", "--detailed-exitcode"]);
         step("drift (none)", 0, &["drift"]);
         std::fs::write(&file, fleet_toml(n, Some(n / 2))).expect("write fleet.toml");
-        step("plan (1 label changed)", 2, &["plan", "--detailed-exitcode"]);
+        step(
+            "plan (1 label changed)",
+            2,
+            &["plan", "--detailed-exitcode"],
+        );
 
-        println!("\nfleet on {n} WECs (ITS with {n} ManagedClusters; labels + properties per WEC)\n");
-        println!("{:<40} {:>10} {:>6} {:>12}", "step", "wall", "exit", "peak RSS");
+        println!(
+            "\nfleet on {n} WECs (ITS with {n} ManagedClusters; labels + properties per WEC)\n"
+        );
+        println!(
+            "{:<40} {:>10} {:>6} {:>12}",
+            "step", "wall", "exit", "peak RSS"
+        );
         for r in &rows {
-            let flag = if r.exit == r.expected { "" } else { "  ← expected exit " };
-            let want = if r.exit == r.expected { String::new() } else { r.expected.to_string() };
-            println!("{:<40} {:>8.2} s {:>6} {:>8.0} MiB{flag}{want}", r.step, r.wall.as_secs_f64(), r.exit, r.rss_mib);
+            let flag = if r.exit == r.expected {
+                ""
+            } else {
+                "  ← expected exit "
+            };
+            let want = if r.exit == r.expected {
+                String::new()
+            } else {
+                r.expected.to_string()
+            };
+            println!(
+                "{:<40} {:>8.2} s {:>6} {:>8.0} MiB{flag}{want}",
+                r.step,
+                r.wall.as_secs_f64(),
+                r.exit,
+                r.rss_mib
+            );
         }
         drop(lab);
-        let wrong: Vec<&str> = rows.iter().filter(|r| r.exit != r.expected).map(|r| r.step.as_str()).collect();
+        let wrong: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.exit != r.expected)
+            .map(|r| r.step.as_str())
+            .collect();
         if !wrong.is_empty() {
             eprintln!("bench: FAILED — wrong exit code in: {}", wrong.join(", "));
             std::process::exit(1);

@@ -494,33 +494,7 @@ async fn write_one(api: &Api<DynamicObject>, i: usize, what: &Write) -> bool {
         })
     };
     match what {
-        Write::Create => {
-            let mut mc = meta(json!({"cluster.open-cluster-management.io/clusterset": "default"}));
-            // With the finalizer OCM's GC controller would add, the hub has nothing to write.
-            mc["metadata"]["finalizers"] =
-                json!(["cluster.open-cluster-management.io/resource-cleanup"]);
-            mc["spec"] = json!({"hubAcceptsClient": false});
-            // Joined and Available, as their agents would report; no HubAccepted condition,
-            // so the hub's controllers leave them alone.
-            let conditions: Vec<Value> =
-                ["ManagedClusterJoined", "ManagedClusterConditionAvailable"]
-                    .iter()
-                    .map(|t| {
-                        json!({"type": t, "status": "True", "reason": "Bench", "message": "bench",
-                           "lastTransitionTime": "2026-01-01T00:00:00Z"})
-                    })
-                    .collect();
-            let status = json!({
-                "apiVersion": "cluster.open-cluster-management.io/v1", "kind": "ManagedCluster",
-                "status": {"conditions": conditions},
-            });
-            let pp = PatchParams::apply("bench-registration");
-            api.patch(&name, &pp, &Patch::Apply(&mc)).await.is_ok()
-                && api
-                    .patch_status(&name, &pp, &Patch::Apply(&status))
-                    .await
-                    .is_ok()
-        }
+        Write::Create => fleet_lab::fixtures::create_quiet_managed_cluster(api, &name).await,
         Write::Rev(value) => {
             let pp = PatchParams::apply("bench-ceiling").force();
             api.patch(&name, &pp, &Patch::Apply(&meta(json!({REV: value}))))

@@ -32,6 +32,41 @@ pub fn managed_clusters(its: &Client) -> Api<DynamicObject> {
     Api::all_with(its.clone(), &ApiResource::from_gvk(&gvk))
 }
 
+/// Creates ManagedCluster `name` as a registered WEC's looks to fleet (Joined and Available,
+/// as its agent would report, in the `default` cluster set) that OCM's hub controllers leave
+/// alone: not accepted (`hubAcceptsClient: false`, no HubAccepted condition) and with the
+/// finalizer their GC controller would add. For benchmarks at scale: nothing but the bench
+/// writes to these objects while it measures. Whether both writes succeeded.
+pub async fn create_quiet_managed_cluster(api: &Api<DynamicObject>, name: &str) -> bool {
+    let mc = serde_json::json!({
+        "apiVersion": "cluster.open-cluster-management.io/v1", "kind": "ManagedCluster",
+        "metadata": {"name": name,
+                     "labels": {"cluster.open-cluster-management.io/clusterset": "default"},
+                     "finalizers": ["cluster.open-cluster-management.io/resource-cleanup"]},
+        "spec": {"hubAcceptsClient": false},
+    });
+    let conditions: Vec<serde_json::Value> = [
+        "ManagedClusterJoined",
+        "ManagedClusterConditionAvailable",
+    ]
+    .iter()
+    .map(|t| {
+        serde_json::json!({"type": t, "status": "True", "reason": "Bench", "message": "bench",
+                               "lastTransitionTime": "2026-01-01T00:00:00Z"})
+    })
+    .collect();
+    let status = serde_json::json!({
+        "apiVersion": "cluster.open-cluster-management.io/v1", "kind": "ManagedCluster",
+        "status": {"conditions": conditions},
+    });
+    let pp = PatchParams::apply("bench-registration");
+    api.patch(name, &pp, &Patch::Apply(&mc)).await.is_ok()
+        && api
+            .patch_status(name, &pp, &Patch::Apply(&status))
+            .await
+            .is_ok()
+}
+
 /// `True` conditions of a ManagedCluster.
 pub fn true_conditions(mc: &DynamicObject) -> Vec<String> {
     mc.data
