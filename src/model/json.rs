@@ -65,11 +65,6 @@ impl Object {
         self.position(key).map(|i| &self.0[i].1)
     }
 
-    /// The value at `key`, to change in place.
-    pub fn get_mut(&mut self, key: &str) -> Option<&mut Json> {
-        self.position(key).map(|i| &mut self.0[i].1)
-    }
-
     /// Whether `key` is present.
     pub fn contains_key(&self, key: &str) -> bool {
         self.position(key).is_some()
@@ -78,11 +73,6 @@ impl Object {
     /// Entries in key order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Json)> {
         self.into_iter()
-    }
-
-    /// Keys in order.
-    pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> {
-        self.0.iter().map(|(k, _)| k.as_str())
     }
 
     pub fn len(&self) -> usize {
@@ -136,11 +126,6 @@ impl Json {
         self.as_object()?.get(key)
     }
 
-    /// The value at `key`, when this is an object, to change in place.
-    pub fn get_mut(&mut self, key: &str) -> Option<&mut Json> {
-        self.as_object_mut()?.get_mut(key)
-    }
-
     /// The value at a JSON pointer (RFC 6901), as `Value::pointer` reads it.
     pub fn pointer(&self, pointer: &str) -> Option<&Json> {
         let mut at = self;
@@ -148,19 +133,6 @@ impl Json {
             at = match at {
                 Json::Object(o) => o.get(&token)?,
                 Json::Array(a) => a.get(index(&token)?)?,
-                _ => return None,
-            };
-        }
-        Some(at)
-    }
-
-    /// The value at a JSON pointer, to change in place.
-    pub fn pointer_mut(&mut self, pointer: &str) -> Option<&mut Json> {
-        let mut at = self;
-        for token in tokens(pointer)? {
-            at = match at {
-                Json::Object(o) => o.get_mut(&token)?,
-                Json::Array(a) => a.get_mut(index(&token)?)?,
                 _ => return None,
             };
         }
@@ -439,7 +411,8 @@ mod tests {
                 .unwrap()
                 .as_object()
                 .unwrap()
-                .keys()
+                .iter()
+                .map(|(k, _)| k)
                 .collect::<Vec<_>>(),
             ["long", "x~y/z"]
         );
