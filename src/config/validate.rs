@@ -675,41 +675,52 @@ impl Validator<'_> {
     /// most 63 characters: the expansion's policy and its namespace's must fit.
     fn downsync_names(&mut self, name: &Spanned<String>, rbac: &RawRbac) {
         let policy = binding_policy_name(&ExpansionName::new(name.get_ref().as_str()));
-        if policy.len() > LABEL_VALUE_MAX {
-            let most = LABEL_VALUE_MAX - (policy.len() - name.get_ref().len());
-            self.push(
-                Problem::new(
-                    Code::InvalidName,
-                    format!(
-                        "RBAC expansion name {} is too long to be downsynced",
-                        ticked(name.get_ref())
-                    ),
-                )
-                .label(name.span(), format!("{} characters", name.get_ref().len()))
-                .help(format!(
-                    "its BindingPolicy `{policy}` must fit the 63-character label KubeStellar puts on each ManifestWork: use at most {most} characters, or mode = \"direct\""
-                )),
-            );
-        }
+        self.policy_fits(
+            name,
+            &policy,
+            Code::InvalidName,
+            format!(
+                "RBAC expansion name {} is too long to be downsynced",
+                ticked(name.get_ref())
+            ),
+            format!("its BindingPolicy `{policy}`"),
+        );
         if let Some(ns) = &rbac.namespace {
             let policy = namespace_policy_name(ns.get_ref());
-            if policy.len() > LABEL_VALUE_MAX {
-                let most = LABEL_VALUE_MAX - (policy.len() - ns.get_ref().len());
-                self.push(
-                    Problem::new(
-                        Code::InvalidNamespace,
-                        format!(
-                            "namespace {} is too long for a downsync grant",
-                            quoted(ns.get_ref())
-                        ),
-                    )
-                    .label(ns.span(), format!("{} characters", ns.get_ref().len()))
-                    .help(format!(
-                        "the BindingPolicy `{policy}` that delivers it must fit the 63-character label KubeStellar puts on each ManifestWork: use at most {most} characters, or mode = \"direct\""
-                    )),
-                );
-            }
+            self.policy_fits(
+                ns,
+                &policy,
+                Code::InvalidNamespace,
+                format!(
+                    "namespace {} is too long for a downsync grant",
+                    quoted(ns.get_ref())
+                ),
+                format!("the BindingPolicy `{policy}` that delivers it"),
+            );
         }
+    }
+
+    /// Reports `message` at `given` when `policy`, the BindingPolicy named after it, is longer
+    /// than a label value, saying how long `given` may be.
+    fn policy_fits(
+        &mut self,
+        given: &Spanned<String>,
+        policy: &str,
+        code: Code,
+        message: String,
+        which_policy: String,
+    ) {
+        if policy.len() <= LABEL_VALUE_MAX {
+            return;
+        }
+        let most = LABEL_VALUE_MAX - (policy.len() - given.get_ref().len());
+        self.push(
+            Problem::new(code, message)
+                .label(given.span(), format!("{} characters", given.get_ref().len()))
+                .help(format!(
+                    "{which_policy} must fit the 63-character label KubeStellar puts on each ManifestWork: use at most {most} characters, or mode = \"direct\""
+                )),
+        );
     }
 
     fn rule(&mut self, rule: &Spanned<RawRule>) {
