@@ -120,6 +120,10 @@ pub enum Reason {
     ImmutableField(FieldPath),
     /// The WEC is gone from `fleet.toml` and `--prune` removes what fleet applied for it.
     WecRemoved,
+    /// Only fleet's record of the objects it manages on the WEC changes (kept on its
+    /// ManagedCluster, it tells later plans which WECs to read): `added` objects are now
+    /// recorded, `removed` no longer (written once they are deleted).
+    Record { added: usize, removed: usize },
 }
 
 /// One field's change.
@@ -252,11 +256,7 @@ pub fn diff(
 
     // Fleet's objects nobody wants any more.
     for (r, live) in &observed.objects {
-        if !DELETABLE.contains(&r.kind)
-            || wanted.contains(r)
-            || !managed_by_fleet(live)
-            || delivered_by_work_agent(live)
-        {
+        if !DELETABLE.contains(&r.kind) || wanted.contains(r) || !deletable(live) {
             continue;
         }
         let wec = owner_wec(r);
@@ -278,6 +278,7 @@ pub fn diff(
         });
     }
 
+    records(desired, observed, &mut out.changes);
     registrations(fleet, observed, &mut out.changes);
 
     // ManagedClusters fleet does not declare.
@@ -436,7 +437,8 @@ fn retain_targets(out: &mut Diff, fleet: &DesiredFleet, targets: &BTreeSet<WecNa
     out.orphaned_wecs.retain(|w| targets.contains(w));
 }
 
-fn observed_identity(live: &Json) -> Option<Observed> {
+/// The `uid` and `resourceVersion` of a live object.
+pub fn observed_identity(live: &Json) -> Option<Observed> {
     Some(Observed {
         uid: live.pointer("/metadata/uid")?.as_str()?.to_owned(),
         resource_version: live
@@ -468,11 +470,112 @@ fn inventories(observed: &ObservedFleet) -> BTreeSet<ObjectRef> {
         .collect()
 }
 
+/// The change `d` needs against `live` as it is now, computed exactly as the plan computed
+/// it: what apply compares with the planned change when the object moved under a
+/// version-pinned write.
+pub fn recheck(d: &DesiredObject, live: &Json) -> Option<Change> {
+    // The inventory only names the cause of a missing object; this one exists.
+    diff_object(d, Some(live), &BTreeSet::new())
+}
+
+/// Whether `live` is still fleet's to delete: labelled as fleet's, not a copy OCM's work
+/// agent delivered.
+pub fn deletable(live: &Json) -> bool {
+    managed_by_fleet(live) && !delivered_by_work_agent(live)
+}
+
+/// The objects of `recorded` that are on a WEC.
+fn on_wecs(recorded: &[ObjectRef]) -> BTreeSet<&ObjectRef> {
+    recorded
+        .iter()
+        .filter(|r| matches!(r.location, Location::Wec(_)))
+        .collect()
+}
+
+/// Keeps each WEC's record of fleet's objects on it (its ManagedCluster's last-applied
+/// `objects`) true, since it decides which WECs later plans read: a WEC that stops using
+/// direct RBAC is read only because the record names what fleet left on it.
+///
+/// - A ManagedCluster whose record differs from the objects now wanted on its WEC gets a
+///   record-only change when nothing else of it changes.
+/// - A record never loses an object before its deletion: the ManagedCluster's change waits
+///   on those deletions (a failed one skips it, and the record keeps the object).
+/// - The record of a WEC that could not be read gets no change of its own, and keeps
+///   every object it names: nothing on that WEC is known to be gone.
+fn records(desired: &DesiredState, observed: &ObservedFleet, changes: &mut Vec<Change>) {
+    let deleting: BTreeSet<ObjectRef> = changes
+        .iter()
+        .filter(|c| c.kind() == ActionKind::Delete)
+        .map(|c| c.object.clone())
+        .collect();
+    for d in desired
+        .objects
+        .iter()
+        .filter(|d| d.object.kind == Kind::ManagedCluster)
+    {
+        let Some(live) = observed.get(&d.object) else {
+            continue;
+        };
+        let recorded = LastApplied::objects_of(live).unwrap_or_default();
+        let (was, now) = (on_wecs(&recorded), on_wecs(&d.inventory));
+        if was == now {
+            continue;
+        }
+        let unreadable = d
+            .wec
+            .as_ref()
+            .is_some_and(|w| observed.unreadable.contains_key(&Location::Wec(w.clone())));
+        let kept: Vec<ObjectRef> = was.difference(&now).map(|&r| r.clone()).collect();
+        if unreadable {
+            // Nothing on it is planned: its record changes only with another change.
+            if let Some(c) = changes.iter_mut().find(|c| c.object == d.object)
+                && let Action::Update { body } | Action::Replace { body } = &mut c.action
+            {
+                *body = record_body(d, &kept);
+            }
+            continue;
+        }
+        let waits: Vec<ObjectRef> = was
+            .difference(&now)
+            .filter(|r| deleting.contains(*r))
+            .map(|&r| r.clone())
+            .collect();
+        let added = now.difference(&was).count();
+        let removed = kept.len();
+        let body = apply_body(d);
+        match changes.iter_mut().find(|c| c.object == d.object) {
+            Some(c) => {
+                if let Action::Update { body: b } | Action::Replace { body: b } = &mut c.action {
+                    *b = body;
+                }
+                c.depends_on.extend(waits);
+            }
+            None => changes.push(Change {
+                object: d.object.clone(),
+                wec: d.wec.clone(),
+                expansion: d.expansion.clone(),
+                action: Action::Update { body },
+                cause: Cause::Config,
+                fields: Vec::new(),
+                blocked: None,
+                reason: Some(Reason::Record { added, removed }),
+                depends_on: d.depends_on.iter().cloned().chain(waits).collect(),
+                observed: observed_identity(live),
+            }),
+        }
+    }
+}
+
 /// The body to apply: the desired body plus fleet's last-applied record.
 fn apply_body(d: &DesiredObject) -> Json {
+    record_body(d, &[])
+}
+
+/// The body to apply, its record also keeping `kept` (objects not yet known to be gone).
+fn record_body(d: &DesiredObject, kept: &[ObjectRef]) -> Json {
     let record = LastApplied {
         applied: d.body.to_value(),
-        objects: d.inventory.clone(),
+        objects: d.inventory.iter().chain(kept).cloned().collect(),
     };
     let mut body = d.body.to_value();
     body["metadata"]["annotations"] = serde_json::json!({ LAST_APPLIED: record.to_annotation() });

@@ -856,3 +856,157 @@ fn a_downsync_copy_the_work_agent_applied_on_a_wec_is_not_fleets_to_delete() {
         .collect();
     assert_eq!(deleted, ["fleet:old"], "KubeStellar's copy stays");
 }
+
+#[test]
+fn a_recheck_matches_the_plan_when_only_unrelated_fields_moved() {
+    let f = fleet(&format!(
+        "{BASE}\n[wec.c1]\nlabels = {{ name = \"c1\", region = \"us-west\" }}\n"
+    ));
+    let desired = DesiredState::build(&f);
+    let d = desired
+        .objects
+        .iter()
+        .find(|d| d.object.kind == Kind::ManagedCluster)
+        .expect("c1's ManagedCluster is desired");
+    let at = |labels: Value, version: &str, uid: &str| {
+        let mut mc = managed_cluster(
+            "c1",
+            labels,
+            vec![
+                entry("fleet", "Apply", label_fields(&["name", "region"])),
+                entry("kubectl-label", "Update", label_fields(&["team"])),
+            ],
+            None,
+        );
+        mc["metadata"]["resourceVersion"] = json!(version);
+        mc["metadata"]["uid"] = json!(uid);
+        Json::from(mc)
+    };
+    let planned = recheck(d, &at(json!({"name": "c1", "region": "us-east"}), "7", "u"))
+        .expect("region differs");
+    let digest = crate::plan::saved::digest;
+
+    // A controller's write (another label, the status) moved the version only.
+    let moved = at(
+        json!({"name": "c1", "region": "us-east", "team": "a"}),
+        "9",
+        "u",
+    );
+    let again = recheck(d, &moved).expect("still differs");
+    assert_eq!(digest(&again), digest(&planned));
+    assert_eq!(
+        again.observed.map(|o| o.resource_version).as_deref(),
+        Some("9")
+    );
+
+    // Someone changed the planned field itself: the change is no longer the planned one.
+    let touched = at(json!({"name": "c1", "region": "eu-west"}), "9", "u");
+    let other = recheck(d, &touched).expect("still differs");
+    assert_ne!(digest(&other), digest(&planned));
+
+    // Someone made the change already: nothing is left to write.
+    let done = at(json!({"name": "c1", "region": "us-west"}), "9", "u");
+    assert!(recheck(d, &done).is_none());
+}
+
+#[test]
+fn a_wecs_record_follows_its_objects_and_drops_one_only_after_its_deletion() {
+    let base = format!("{BASE}\n[wec.c1]\nlabels = {{ a = \"b\" }}\n");
+    let with = fleet(&format!("{base}rbac = [\"direct\"]\n"));
+    let without = fleet(&base);
+    let wanted: Vec<ObjectRef> = DesiredState::build(&with)
+        .objects
+        .into_iter()
+        .filter(|d| matches!(d.object.location, Location::Wec(_)))
+        .map(|d| d.object)
+        .collect();
+    assert!(!wanted.is_empty());
+    let mc = |recorded: &[ObjectRef]| {
+        let record = LastApplied {
+            applied: json!({"metadata": {"labels": {"a": "b"}}}),
+            objects: recorded.to_vec(),
+        };
+        managed_cluster(
+            "c1",
+            json!({"a": "b"}),
+            vec![entry("fleet", "Apply", label_fields(&["a"]))],
+            Some(serde_json::from_str(&record.to_annotation()).expect("JSON")),
+        )
+    };
+    let record_change = |d: &Diff| {
+        d.changes
+            .iter()
+            .find(|c| c.object.kind == Kind::ManagedCluster)
+            .cloned()
+    };
+
+    // The WEC starts using a direct expansion; nothing else of its ManagedCluster changes.
+    let d = diff(
+        &with,
+        &observed_with(vec![(Location::Its, Kind::ManagedCluster, mc(&[]))]),
+        &DiffOptions::default(),
+    );
+    let c = record_change(&d).expect("the record changes");
+    assert!(c.fields.is_empty());
+    assert_eq!(
+        c.reason,
+        Some(Reason::Record {
+            added: wanted.len(),
+            removed: 0
+        })
+    );
+    let Action::Update { body } = &c.action else {
+        panic!("an update: {c:?}")
+    };
+    assert_eq!(LastApplied::objects_of(body), Some(wanted.clone()));
+
+    // It stops using it: the objects are deleted, and only then dropped from the record.
+    let mut objects = vec![(Location::Its, Kind::ManagedCluster, mc(&wanted))];
+    for d in DesiredState::build(&with).objects {
+        if let Location::Wec(_) = d.object.location {
+            let mut live = d.body.to_value();
+            live["metadata"]["uid"] = json!(format!("uid-{}", d.object.name));
+            live["metadata"]["resourceVersion"] = json!("3");
+            objects.push((d.object.location.clone(), d.object.kind, live));
+        }
+    }
+    let d = diff(
+        &without,
+        &observed_with(objects.clone()),
+        &DiffOptions::default(),
+    );
+    let deleted: BTreeSet<&ObjectRef> = d
+        .changes
+        .iter()
+        .filter(|c| c.kind() == ActionKind::Delete)
+        .map(|c| &c.object)
+        .collect();
+    assert!(!deleted.is_empty());
+    let c = record_change(&d).expect("the record changes");
+    assert_eq!(
+        c.reason,
+        Some(Reason::Record {
+            added: 0,
+            removed: wanted.len()
+        })
+    );
+    let waits: BTreeSet<&ObjectRef> = c.depends_on.iter().collect();
+    assert_eq!(waits, deleted, "the record waits on every deletion");
+    let plan = crate::plan::build(d.clone()).expect("no cycle");
+    let wave_of = |r: &ObjectRef| {
+        plan.waves
+            .iter()
+            .position(|w| w.iter().any(|&i| &plan.diff.changes[i].object == r))
+    };
+    let last_delete = deleted.iter().filter_map(|r| wave_of(r)).max();
+    assert!(wave_of(&c.object) > last_delete);
+
+    // A WEC that cannot be read keeps its record: nothing of it is known to be gone.
+    let mut o = observed_with(objects[..1].to_vec());
+    o.unreadable.insert(
+        Location::Wec("c1".into()),
+        read_failure("connection refused"),
+    );
+    let d = diff(&without, &o, &DiffOptions::default());
+    assert!(record_change(&d).is_none(), "{:#?}", d.changes);
+}

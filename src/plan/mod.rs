@@ -120,10 +120,10 @@ pub fn build(diff: Diff) -> Result<Plan, PlanError> {
         if c.kind() == ActionKind::Delete {
             continue;
         }
+        // A desired object's dependencies are desired too, never deleted; a ManagedCluster
+        // whose record drops objects waits on their deletions.
         for dep in &c.depends_on {
-            if let Some(&j) = by_ref.get(dep)
-                && diff.changes[j].kind() != ActionKind::Delete
-            {
+            if let Some(&j) = by_ref.get(dep) {
                 edges.insert((j, i));
             }
         }

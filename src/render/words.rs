@@ -99,6 +99,24 @@ pub(crate) fn reason_text(r: &Reason) -> String {
     match r {
         Reason::ImmutableField(path) => format!("{path} is immutable: forces replacement"),
         Reason::WecRemoved => "WEC removed from fleet.toml (--prune)".into(),
+        Reason::Record { added, removed } => {
+            let objects = |n: usize| format!("{n} object{}", if n == 1 { "" } else { "s" });
+            match (added, removed) {
+                (a, 0) => format!(
+                    "fleet's record of its objects on the WEC: {} added",
+                    objects(*a)
+                ),
+                (0, r) => format!(
+                    "fleet's record of its objects on the WEC: {} removed once deleted",
+                    objects(*r)
+                ),
+                (a, r) => format!(
+                    "fleet's record of its objects on the WEC: {} added, {} removed once deleted",
+                    objects(*a),
+                    objects(*r)
+                ),
+            }
+        }
     }
 }
 
