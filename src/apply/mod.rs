@@ -6,18 +6,21 @@
 pub mod lock;
 pub mod register;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use futures::stream;
 
 use crate::config::model::{ClusterAccess, DesiredFleet};
-use crate::diff::{Action, ActionKind, Change};
+use crate::desired::{DesiredObject, DesiredState};
+use crate::diff::{self, Action, ActionKind, Change};
 use crate::kube::{Clients, Cluster, KubeError, Precondition};
-use crate::model::{Failure, Location, WecName};
-use crate::plan::Plan;
+use crate::model::json::Json;
+use crate::model::{Failure, Location, ObjectRef, WecName};
 pub use crate::plan::report::{ApplyReport, Outcome, Stop};
+use crate::plan::{Plan, saved};
 
 /// Why a write failed.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -50,6 +53,143 @@ pub enum ApplyError {
         wec: WecName,
         registers: String,
     },
+    /// The object changed after the plan in a way that changes what the write would do.
+    #[error("{object} changed after the plan: {why}; nothing was written to it")]
+    #[diagnostic(
+        code(fleet::apply::moved),
+        help("run `fleet plan` to see what would change now, then apply again")
+    )]
+    Moved { object: ObjectRef, why: Moved },
+}
+
+/// How an object changed under a version-pinned write, in a way that matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Moved {
+    #[error("it was deleted")]
+    Deleted,
+    #[error("it was deleted and created again")]
+    Recreated,
+    #[error("the change fleet would make to it is no longer the one planned")]
+    Changed,
+    #[error("it changed {MAX_MOVES} times while fleet was writing it")]
+    KeptMoving,
+}
+
+/// How many times one write is re-checked and sent again after the object moved under it.
+const MAX_MOVES: usize = 5;
+
+/// What a re-check after a 409 found.
+enum Recheck {
+    /// Only the version moved: write at this one.
+    Retry { resource_version: String },
+    /// Nothing to write any more (the object is already as planned, or already gone).
+    Done,
+}
+
+/// The desired objects by reference, indexed the first time a write has to be re-checked.
+struct Desired<'a> {
+    state: &'a DesiredState,
+    index: OnceLock<HashMap<&'a ObjectRef, &'a DesiredObject>>,
+}
+
+impl<'a> Desired<'a> {
+    fn new(state: &'a DesiredState) -> Self {
+        Desired {
+            state,
+            index: OnceLock::new(),
+        }
+    }
+
+    fn get(&self, r: &ObjectRef) -> Option<&'a DesiredObject> {
+        self.index
+            .get_or_init(|| self.state.objects.iter().map(|d| (&d.object, d)).collect())
+            .get(r)
+            .copied()
+    }
+}
+
+/// Reads `change`'s object again after its version-pinned write answered 409, and decides
+/// whether the plan still describes the write. An update still holds when the change fleet
+/// would make now is the planned one, field for field (values before and after, causes):
+/// a controller's status write or another manager's unrelated label moved the version,
+/// nothing the plan showed. A delete still holds while the object is fleet's. Anything
+/// else is [`ApplyError::Moved`].
+async fn recheck(
+    change: &Change,
+    desired: &Desired<'_>,
+    cluster: &Cluster,
+) -> Result<Recheck, ApplyError> {
+    let r = &change.object;
+    let moved = |why| ApplyError::Moved {
+        object: r.clone(),
+        why,
+    };
+    let live: Option<Json> = cluster.get(r.kind, r.namespace.as_deref(), &r.name).await?;
+    let Some(live) = live else {
+        return match change.action {
+            Action::Delete => Ok(Recheck::Done),
+            _ => Err(moved(Moved::Deleted)),
+        };
+    };
+    let now = diff::observed_identity(&live).ok_or_else(|| moved(Moved::Changed))?;
+    if change.observed.as_ref().is_some_and(|o| o.uid != now.uid) {
+        return Err(moved(Moved::Recreated));
+    }
+    let holds = match change.action {
+        Action::Delete => diff::deletable(&live),
+        Action::Update { .. } => {
+            let d = desired.get(r).ok_or_else(|| moved(Moved::Changed))?;
+            match diff::recheck(d, &live) {
+                None => return Ok(Recheck::Done),
+                Some(fresh) => saved::digest(&fresh) == saved::digest(change),
+            }
+        }
+        _ => false,
+    };
+    if !holds {
+        return Err(moved(Moved::Changed));
+    }
+    tracing::info!(
+        "{r}: changed after the plan (resourceVersion {}), not in what fleet writes; writing at the new version",
+        now.resource_version
+    );
+    Ok(Recheck::Retry {
+        resource_version: now.resource_version,
+    })
+}
+
+/// Runs a version-pinned write, re-checking and sending it again at the new version while
+/// the object moves under it in ways the plan did not show (at most [`MAX_MOVES`] times).
+/// `write` gets the `resourceVersion` to pin.
+async fn pinned<F, Fut>(
+    change: &Change,
+    precondition: Option<&Precondition>,
+    desired: &Desired<'_>,
+    cluster: &Cluster,
+    mut write: F,
+) -> Result<bool, ApplyError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(), KubeError>>,
+{
+    let mut version = precondition.and_then(|p| p.resource_version.clone());
+    for _ in 0..=MAX_MOVES {
+        let pinned_version = version.is_some();
+        match write(version.take()).await {
+            Ok(()) => return Ok(true),
+            Err(e) if pinned_version && e.status() == Some(409) => {
+                match recheck(change, desired, cluster).await? {
+                    Recheck::Retry { resource_version } => version = Some(resource_version),
+                    Recheck::Done => return Ok(false),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApplyError::Moved {
+        object: change.object.clone(),
+        why: Moved::KeptMoving,
+    })
 }
 
 /// How to apply.
@@ -125,6 +265,7 @@ async fn run_one(
     change: &Change,
     precondition: Option<Precondition>,
     fleet: &DesiredFleet,
+    desired: &Desired<'_>,
     clients: &Clients,
     opts: &ApplyOptions,
 ) -> Result<(), ApplyError> {
@@ -138,10 +279,22 @@ async fn run_one(
             register::deregister(d, fleet, clients, deadline, opts.wait_timeout).await?;
         }
         Action::Delete => {
-            cluster_of(r, fleet, clients)
-                .await?
-                .delete(r, precondition)
-                .await?
+            let cluster = cluster_of(r, fleet, clients).await?;
+            let uid = precondition.as_ref().map(|p| p.uid.clone());
+            pinned(
+                change,
+                precondition.as_ref(),
+                desired,
+                &cluster,
+                |version| {
+                    let precondition = uid.clone().map(|uid| Precondition {
+                        uid,
+                        resource_version: version,
+                    });
+                    cluster.delete(r, precondition)
+                },
+            )
+            .await?;
         }
         Action::Replace { body } => {
             let cluster = cluster_of(r, fleet, clients).await?;
@@ -156,20 +309,32 @@ async fn run_one(
         }
         Action::Update { body } => {
             // An update lands on the object the plan saw, at the version it saw: a recreated
-            // or since-changed object fails with 409 instead of being silently overwritten.
+            // object, or one changed where the plan looked, fails instead of being silently
+            // overwritten (see [`pinned`]).
             let mut body = body.to_value();
             let uid = precondition.as_ref().map(|p| p.uid.clone());
-            if let Some(p) = precondition {
-                body["metadata"]["uid"] = p.uid.into();
-                if let Some(v) = p.resource_version {
-                    body["metadata"]["resourceVersion"] = v.into();
-                }
+            if let Some(uid) = &uid {
+                body["metadata"]["uid"] = uid.clone().into();
             }
             let cluster = cluster_of(r, fleet, clients).await?;
-            cluster.apply(r, &body).await?;
+            let written = pinned(
+                change,
+                precondition.as_ref(),
+                desired,
+                &cluster,
+                |version| {
+                    let mut body = body.clone();
+                    if let Some(v) = version {
+                        body["metadata"]["resourceVersion"] = v.into();
+                    }
+                    let cluster = &cluster;
+                    async move { cluster.apply(r, &body).await.map(drop) }
+                },
+            )
+            .await?;
             // Server-side apply dropped the removed fields fleet owned; those another manager
             // took over since fleet applied them are deleted explicitly.
-            if let Some(patch) = removal_patch(change, uid) {
+            if written && let Some(patch) = removal_patch(change, uid) {
                 cluster.merge_patch(r, &patch).await?;
             }
         }
@@ -187,6 +352,7 @@ async fn run_unless_stopped(
     plan: &Plan,
     i: usize,
     fleet: &DesiredFleet,
+    desired: &Desired<'_>,
     clients: &Clients,
     opts: &ApplyOptions,
     mut stop: StopReceiver,
@@ -195,7 +361,7 @@ async fn run_unless_stopped(
         return Outcome::Interrupted(why);
     }
     let change = &plan.diff.changes[i];
-    let run = run_one(change, precondition(plan, i), fleet, clients, opts);
+    let run = run_one(change, precondition(plan, i), fleet, desired, clients, opts);
     let result = match change.kind() {
         ActionKind::Register | ActionKind::Deregister => {
             tokio::select! {
@@ -216,12 +382,14 @@ async fn run_unless_stopped(
 pub async fn execute(
     plan: &Plan,
     fleet: &DesiredFleet,
+    desired: &DesiredState,
     clients: &Clients,
     opts: &ApplyOptions,
     stop: &StopReceiver,
     mut on_done: impl FnMut(usize, &Outcome),
 ) -> ApplyReport {
     let changes = &plan.diff.changes;
+    let desired = &Desired::new(desired);
     let mut outcomes: BTreeMap<usize, Outcome> = BTreeMap::new();
     for wave in &plan.waves {
         let mut runnable = Vec::new();
@@ -246,7 +414,8 @@ pub async fn execute(
         }
         let mut results = stream::iter(runnable)
             .map(|i| async move {
-                let outcome = run_unless_stopped(plan, i, fleet, clients, opts, stop.clone()).await;
+                let outcome =
+                    run_unless_stopped(plan, i, fleet, desired, clients, opts, stop.clone()).await;
                 (i, outcome)
             })
             .buffer_unordered(opts.parallelism.max(1));

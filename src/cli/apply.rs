@@ -292,6 +292,7 @@ impl Session<'_> {
         let report = apply::execute(
             plan,
             &self.run.loaded.fleet,
+            &self.run.desired,
             &self.run.clients,
             &apply::ApplyOptions {
                 parallelism: usize::from(self.run.selection.parallelism),

@@ -29,6 +29,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         crate::pipeline::a_killed_applys_lock_expires_and_the_next_apply_proceeds,
         crate::pipeline::sigint_stops_an_apply_cleanly_and_a_rerun_completes,
         crate::pipeline::a_removed_label_goes_even_after_kubectl_overwrote_it,
+        crate::pipeline::an_object_moved_during_apply_is_rechecked_not_overwritten,
     ]
 }
 
@@ -670,5 +671,149 @@ pub async fn a_removed_label_goes_even_after_kubectl_overwrote_it(ctx: &Ctx) -> 
     );
     let again = w.run(ctx, &["plan", "--detailed-exitcode"])?;
     ensure!(again.code == 0, "converged:\n{again}");
+    Ok(())
+}
+
+/// Runs `fleet apply --auto-approve --parallelism 1 -v` (fleet's info log on) and, once
+/// `trigger` changes are done, lets `during` write to the ITS while the apply goes on.
+async fn apply_while<F, Fut>(
+    ctx: &Ctx,
+    w: &Workdir,
+    trigger: &str,
+    during: F,
+) -> Result<Run, Box<dyn std::error::Error>>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = TestResult>,
+{
+    let mut child = w
+        .command(
+            ctx,
+            ctx.lab.kubeconfig(),
+            &["apply", "--auto-approve", "--parallelism", "1", "-v"],
+        )
+        .env("FLEET_LOG", "fleet=info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let stderr = child.stderr.take().ok_or("stderr")?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let reader = std::thread::spawn({
+        let trigger = trigger.to_owned();
+        move || {
+            let mut tx = Some(tx);
+            let mut lines = Vec::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.starts_with(&trigger)
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(());
+                }
+                lines.push(line);
+            }
+            lines.join("\n")
+        }
+    });
+    let triggered = rx.await.is_ok();
+    if triggered {
+        during().await?;
+    }
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await??;
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: reader.join().map_err(|_| "reader panicked")?,
+    };
+    ensure!(triggered, "the apply ended before `{trigger}`:\n{run}");
+    Ok(run)
+}
+
+/// The progress line of cluster5's ManagedCluster came after `trigger`'s: the out-of-band
+/// write landed before fleet's, as the test means it to.
+fn written_after(run: &Run, trigger: &str) -> bool {
+    let at = |needle: &str| run.stderr.lines().position(|l| l.contains(needle));
+    matches!(
+        (at(trigger), at("ManagedCluster cluster5")),
+        (Some(t), Some(m)) if m > t
+    )
+}
+
+/// A controller (or a colleague) writes a ManagedCluster between the plan and fleet's write
+/// to it. A write elsewhere in the object moves its version only: fleet re-reads it, finds
+/// the planned change unchanged and writes at the new version. A write to a field the plan
+/// changes makes that change fail with "changed after the plan", leaving the other's value;
+/// the rest of the apply completes and a re-run converges.
+pub async fn an_object_moved_during_apply_is_rechecked_not_overwritten(ctx: &Ctx) -> TestResult {
+    // Forty expansions on cluster4 are written before cluster5's ManagedCluster.
+    let on_cluster4 = |n: usize, c5: &str| {
+        let toml = many_expansions(n);
+        let split = toml.find("[wec.cluster4]").expect("has cluster4");
+        let (rbac, _) = toml.split_at(split);
+        let list: Vec<String> = (0..n).map(|i| format!("\"x{i}\"")).collect();
+        format!(
+            "{rbac}[wec.cluster4]\nlabels = {{ tier = \"gold\" }}\nrbac = [{}]\n[wec.cluster4.join]\nsingleton = true\n[wec.cluster5]\nlabels = {{ {c5} }}\n[wec.cluster5.join]\nsingleton = true\n",
+            list.join(", ")
+        )
+    };
+    let trigger = "[2/";
+    // Both WECs registered and labelled as the tests before leave them.
+    let w = Workdir::new(&wecs("tier = \"gold\"", "tier = \"gold\""))?;
+    let base = w.run(ctx, &["apply", "--auto-approve"])?;
+    ensure!(base.code == 0, "baseline:\n{base}");
+
+    // 1. Someone changes the very label fleet is about to change.
+    w.set_toml(&on_cluster4(40, "tier = \"bronze\""))?;
+    let run = apply_while(ctx, &w, trigger, || {
+        label_as(ctx, "cluster5", "e2e-other", json!({"tier": "copper"}))
+    })
+    .await?;
+    ensure!(
+        written_after(&run, trigger),
+        "cluster5 was written before the test changed it; the check proves nothing:\n{run}"
+    );
+    ensure!(
+        run.code == 5 && run.stderr.contains("changed after the plan"),
+        "a change whose field moved fails, naming why (exit 5):\n{run}"
+    );
+    ensure!(
+        label(ctx, "cluster5", "tier").await?.as_deref() == Some("copper"),
+        "the other writer's value was overwritten"
+    );
+    let plan = w.run(ctx, &["plan", "--detailed-exitcode"])?;
+    ensure!(
+        plan.code == 2 && plan.stdout.contains("copper") && !plan.stdout.contains("sigint-"),
+        "only cluster5's label is left to change, and the plan shows the other's value:\n{plan}"
+    );
+
+    // 2. Someone writes elsewhere in the object: the version moves, the change does not.
+    w.set_toml(&on_cluster4(0, "tier = \"silver\""))?;
+    let run = apply_while(ctx, &w, trigger, || {
+        label_as(ctx, "cluster5", "e2e-other", json!({"team": "a"}))
+    })
+    .await?;
+    ensure!(
+        written_after(&run, trigger),
+        "cluster5 was written before the test changed it; the check proves nothing:\n{run}"
+    );
+    ensure!(
+        run.code == 0
+            && run
+                .stderr
+                .contains("not in what fleet writes; writing at the new version"),
+        "an unrelated write is re-checked and the change applied:\n{run}"
+    );
+    ensure!(
+        label(ctx, "cluster5", "tier").await?.as_deref() == Some("silver")
+            && label(ctx, "cluster5", "team").await?.as_deref() == Some("a"),
+        "fleet's change and the other's label are both there"
+    );
+    let plan = w.run(ctx, &["plan", "--detailed-exitcode"])?;
+    ensure!(plan.code == 0, "converged:\n{plan}");
+
+    // Leave cluster5 as the later tests expect it.
+    label_as(ctx, "cluster5", "e2e-other", json!({"team": null})).await?;
+    w.set_toml(&wecs("tier = \"gold\"", "tier = \"gold\""))?;
+    let cleanup = w.run(ctx, &["apply", "--auto-approve"])?;
+    ensure!(cleanup.code == 0, "cleanup:\n{cleanup}");
     Ok(())
 }
