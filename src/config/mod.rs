@@ -167,39 +167,52 @@ fn file_kind(kind: &std::fs::FileType) -> &'static str {
 /// diagnostics and anchors relative kubeconfig paths; it is not read).
 pub fn from_str(path: &Path, text: &str) -> Result<LoadedConfig, ConfigError> {
     let source: Arc<str> = Arc::from(text);
-    let file = Arc::new(source::SourceFile::new(
-        path.display().to_string(),
-        Arc::clone(&source),
-    ));
-
-    let decoded = decode::decode(text);
-    let mut problems = decoded.problems;
-    if let Some(raw) = &decoded.raw {
-        problems.extend(validate::validate(raw, &decoded.dropped, text));
-    }
+    let base_dir = path.parent().unwrap_or(Path::new(""));
+    // On a large fleet these take tens of milliseconds each: what does not depend on the
+    // parse (the line index, the digest) runs beside it, and resolution beside validation
+    // (its result is dropped if validation finds an error).
+    let ((file, digest), decoded) = std::thread::scope(|s| {
+        let indexed = s.spawn(|| {
+            let file = source::SourceFile::new(path.display().to_string(), Arc::clone(&source));
+            (Arc::new(file), digest(text.as_bytes()))
+        });
+        let decoded = decode::decode(text);
+        (indexed.join().expect("indexing does not panic"), decoded)
+    });
+    let decode::Decoded {
+        raw,
+        mut problems,
+        dropped,
+    } = decoded;
+    let fleet = std::thread::scope(|s| {
+        let resolved = raw
+            .as_ref()
+            .map(|raw| s.spawn(|| resolve::resolve(raw, base_dir)));
+        if let Some(raw) = &raw {
+            problems.extend(validate::validate(raw, &dropped, text));
+        }
+        resolved.map(|r| r.join().expect("resolve does not panic"))
+    });
     problems.sort_by_key(|p| (p.offset(), !p.is_error()));
     let problems: Vec<Problem> = problems
         .into_iter()
         .map(|p| p.with_source(Arc::clone(&file)))
         .collect();
+    drop(raw);
 
-    let raw = match decoded.raw {
-        Some(raw) if !problems.iter().any(Problem::is_error) => raw,
-        _ => {
-            return Err(ConfigError::Invalid {
-                file: path.display().to_string(),
-                problems,
-            });
-        }
-    };
-    let base_dir = path.parent().unwrap_or(Path::new(""));
-    Ok(LoadedConfig {
-        fleet: resolve::resolve(&raw, base_dir),
-        warnings: problems,
-        path: path.to_owned(),
-        digest: digest(text.as_bytes()),
-        source,
-    })
+    match fleet {
+        Some(fleet) if !problems.iter().any(Problem::is_error) => Ok(LoadedConfig {
+            fleet,
+            warnings: problems,
+            path: path.to_owned(),
+            digest,
+            source,
+        }),
+        _ => Err(ConfigError::Invalid {
+            file: path.display().to_string(),
+            problems,
+        }),
+    }
 }
 
 /// `sha256:<lowercase hex>` of `bytes`.

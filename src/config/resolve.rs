@@ -17,8 +17,9 @@ use super::raw::{
     SpannedMap, items,
 };
 
-/// Resolves `raw`, which [`validate`](super::validate) found free of errors. `base_dir` is
-/// the directory of `fleet.toml`.
+/// Resolves `raw`. It runs beside [`validate`](super::validate), so it must not panic on a
+/// file with errors (its result is then dropped). `base_dir` is the directory of
+/// `fleet.toml`.
 pub(crate) fn resolve(raw: &RawFleet, base_dir: &Path) -> DesiredFleet {
     let path = |p: &Option<Spanned<String>>| p.as_ref().map(|p| base_dir.join(p.get_ref()));
     let text = |c: &Option<Spanned<String>>| c.as_ref().map(|c| c.get_ref().clone());
