@@ -32,6 +32,9 @@ pub fn execute(global: &GlobalArgs, args: Args) -> miette::Result<ExitCode> {
             let loaded = result?;
             super::print_warnings(&loaded.warnings);
             out(format_args!("{}\n", success_line(&loaded)));
+            // The process ends now: freeing a large fleet's model would only delay the exit
+            // (about 10 ms for 10,000 WECs).
+            std::mem::forget(loaded);
             Ok(Exit::Success.into())
         }
         Output::Json => {

@@ -742,7 +742,9 @@ fn written_after(run: &Run, trigger: &str) -> bool {
 /// to it. A write elsewhere in the object moves its version only: fleet re-reads it, finds
 /// the planned change unchanged and writes at the new version. A write to a field the plan
 /// changes makes that change fail with "changed after the plan", leaving the other's value;
-/// the rest of the apply completes and a re-run converges.
+/// the rest of the apply completes and a re-run converges. Along the way cluster4 gains and
+/// then loses forty direct expansions without a label change: its record alone makes fleet
+/// read it and revoke them.
 pub async fn an_object_moved_during_apply_is_rechecked_not_overwritten(ctx: &Ctx) -> TestResult {
     // Forty expansions on cluster4 are written before cluster5's ManagedCluster.
     let on_cluster4 = |n: usize, c5: &str| {
@@ -809,6 +811,17 @@ pub async fn an_object_moved_during_apply_is_rechecked_not_overwritten(ctx: &Ctx
     );
     let plan = w.run(ctx, &["plan", "--detailed-exitcode"])?;
     ensure!(plan.code == 0, "converged:\n{plan}");
+    // cluster4 no longer uses any direct expansion: its record made fleet read it and
+    // revoke every grant.
+    let cluster4 = ctx.lab.client("cluster4").await?;
+    for i in [0, 39] {
+        let roles: Api<k8s_openapi::api::rbac::v1::Role> =
+            Api::namespaced(cluster4.clone(), &format!("sigint-{i}"));
+        ensure!(
+            roles.get_opt(&format!("fleet:x{i}")).await?.is_none(),
+            "Role sigint-{i}/fleet:x{i} is still on cluster4"
+        );
+    }
 
     // Leave cluster5 as the later tests expect it.
     label_as(ctx, "cluster5", "e2e-other", json!({"team": null})).await?;
