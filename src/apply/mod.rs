@@ -112,8 +112,8 @@ impl<'a> Desired<'a> {
 /// whether the plan still describes the write. An update still holds when the change fleet
 /// would make now is the planned one, field for field (values before and after, causes):
 /// a controller's status write or another manager's unrelated label moved the version,
-/// nothing the plan showed. A delete still holds while the object is fleet's. Anything
-/// else is [`ApplyError::Moved`].
+/// nothing the plan showed; so does a replacement's delete. A delete still holds while the
+/// object is fleet's. Anything else is [`ApplyError::Moved`].
 async fn recheck(
     change: &Change,
     desired: &Desired<'_>,
@@ -137,7 +137,7 @@ async fn recheck(
     }
     let holds = match change.action {
         Action::Delete => diff::deletable(&live),
-        Action::Update { .. } => {
+        Action::Update { .. } | Action::Replace { .. } => {
             let d = desired.get(r).ok_or_else(|| moved(Moved::Changed))?;
             match diff::recheck(d, &live) {
                 None => return Ok(Recheck::Done),
@@ -261,6 +261,25 @@ fn removal_patch(change: &Change, uid: Option<String>) -> Option<serde_json::Val
     any.then_some(patch)
 }
 
+/// Deletes `change`'s object at the version the plan saw (see [`pinned`]); `false` when
+/// nothing was left to do.
+async fn delete_pinned(
+    change: &Change,
+    precondition: Option<&Precondition>,
+    desired: &Desired<'_>,
+    cluster: &Cluster,
+) -> Result<bool, ApplyError> {
+    let uid = precondition.map(|p| p.uid.clone());
+    pinned(change, precondition, desired, cluster, |version| {
+        let precondition = uid.clone().map(|uid| Precondition {
+            uid,
+            resource_version: version,
+        });
+        cluster.delete(&change.object, precondition)
+    })
+    .await
+}
+
 async fn run_one(
     change: &Change,
     precondition: Option<Precondition>,
@@ -280,26 +299,13 @@ async fn run_one(
         }
         Action::Delete => {
             let cluster = cluster_of(r, fleet, clients).await?;
-            let uid = precondition.as_ref().map(|p| p.uid.clone());
-            pinned(
-                change,
-                precondition.as_ref(),
-                desired,
-                &cluster,
-                |version| {
-                    let precondition = uid.clone().map(|uid| Precondition {
-                        uid,
-                        resource_version: version,
-                    });
-                    cluster.delete(r, precondition)
-                },
-            )
-            .await?;
+            delete_pinned(change, precondition.as_ref(), desired, &cluster).await?;
         }
         Action::Replace { body } => {
             let cluster = cluster_of(r, fleet, clients).await?;
-            cluster.delete(r, precondition).await?;
-            cluster.create(r, &body.to_value()).await?;
+            if delete_pinned(change, precondition.as_ref(), desired, &cluster).await? {
+                cluster.create(r, &body.to_value()).await?;
+            }
         }
         Action::Create { body } => {
             cluster_of(r, fleet, clients)
