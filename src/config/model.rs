@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use crate::model::{ExpansionName, WecName};
+use crate::model::{ExpansionName, StringMap, WecName};
 
 /// How to reach one control plane through a kubeconfig.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,8 +147,8 @@ pub struct Wec {
     pub access: ClusterAccess,
     /// Groups in the order they were merged.
     pub groups: Vec<String>,
-    pub labels: BTreeMap<String, String>,
-    pub properties: BTreeMap<String, String>,
+    pub labels: StringMap,
+    pub properties: StringMap,
     /// Names of RBAC expansions this WEC needs (union of defaults, groups and its own).
     pub rbac: BTreeSet<ExpansionName>,
     /// `false`: the WEC must already be registered; fleet never joins it.

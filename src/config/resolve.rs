@@ -2,6 +2,7 @@
 //! order the WEC lists them, then the WEC's own values (later layers win per key; RBAC names
 //! are unioned). Relative kubeconfig paths are anchored at the file's directory.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use toml::Spanned;
@@ -10,7 +11,7 @@ use super::model::{
     ClusterAccess, DesiredFleet, Its, JoinOptions, OcmRelease, RbacExpansion, RbacMode, RbacRule,
     Wec,
 };
-use crate::model::{ExpansionName, WecName};
+use crate::model::{ExpansionName, StringMap, WecName};
 
 use super::raw::{
     RawFleet, RawJoin, RawProfile, RawRbacMode, RawRule, RawWec, SpannedList, SpannedListField,
@@ -158,22 +159,21 @@ fn resolve_wec(raw: &RawFleet, name: &str, wec: &RawWec, base_dir: &Path) -> Wec
             control_plane: None,
         },
         groups: wec.groups.iter().map(|g| g.get_ref().clone()).collect(),
-        labels: Default::default(),
-        properties: Default::default(),
+        labels: StringMap::default(),
+        properties: StringMap::default(),
         rbac: Default::default(),
         register: true,
         join: JoinOptions::default(),
     };
+    // Later layers win per key.
+    let mut labels: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut properties: BTreeMap<&str, &str> = BTreeMap::new();
     for layer in layers {
         for (k, v) in layer.labels.into_iter().flatten() {
-            resolved
-                .labels
-                .insert(k.get_ref().clone(), v.get_ref().clone());
+            labels.insert(k.get_ref().as_str(), v.get_ref().as_str());
         }
         for (k, v) in layer.properties.into_iter().flatten() {
-            resolved
-                .properties
-                .insert(k.get_ref().clone(), v.get_ref().clone());
+            properties.insert(k.get_ref().as_str(), v.get_ref().as_str());
         }
         resolved.rbac.extend(
             layer
@@ -198,6 +198,8 @@ fn resolve_wec(raw: &RawFleet, name: &str, wec: &RawWec, base_dir: &Path) -> Wec
             }
         }
     }
+    resolved.labels = labels.into();
+    resolved.properties = properties.into();
     resolved
 }
 

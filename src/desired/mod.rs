@@ -279,7 +279,7 @@ fn desired_objects(fleet: &DesiredFleet) -> Vec<DesiredObject> {
             out.extend(objs);
         }
 
-        let mut labels: BTreeMap<String, String> = w.labels.clone();
+        let mut labels: BTreeMap<String, String> = w.labels.to_btree();
         for e in w.rbac.iter().filter(|e| downsync.contains(e)) {
             labels.insert(selector_label(e), "true".into());
         }

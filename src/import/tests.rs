@@ -106,18 +106,18 @@ fn a_live_fleet_becomes_a_fleet_toml_that_loads() {
     let loaded = config::from_str(Path::new("fleet.toml"), &imported.toml).expect("loads");
     let fleet = loaded.fleet;
     let c1 = &fleet.wecs[&WecName::from("cluster1")];
-    assert_eq!(c1.labels["region"], "us-east");
+    assert_eq!(c1.labels.get("region"), Some("us-east"));
     assert!(
         !c1.labels
-            .keys()
-            .any(|k| k.contains("open-cluster-management"))
+            .iter()
+            .any(|(k, _)| k.contains("open-cluster-management"))
     );
     assert!(
         !c1.labels
-            .keys()
-            .any(|k| k.starts_with(RBAC_SELECTOR_PREFIX))
+            .iter()
+            .any(|(k, _)| k.starts_with(RBAC_SELECTOR_PREFIX))
     );
-    assert_eq!(c1.properties["maxPods"], "100");
+    assert_eq!(c1.properties.get("maxPods"), Some("100"));
     assert!(c1.rbac.contains("aw"));
     assert!(!c1.rbac.contains("jobs"));
     let e1 = &fleet.wecs[&WecName::from("edge-1")];
@@ -172,11 +172,7 @@ fn a_large_fleet_folds_shared_labels_into_defaults_and_groups() {
         .fleet;
     let w = &fleet.wecs[&WecName::from("wec-0003")];
     assert_eq!(
-        (
-            w.labels["env"].as_str(),
-            w.labels["region"].as_str(),
-            w.labels["tier"].as_str()
-        ),
+        (&w.labels["env"], &w.labels["region"], &w.labels["tier"]),
         ("prod", "ap-south", "silver")
     );
 }

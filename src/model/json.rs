@@ -6,6 +6,10 @@
 //! quarter to a third of the memory (measured on that fleet), and of the pages the kernel
 //! clears for it.
 //!
+//! Strings longer than that which nearly every object carries (API versions, the keys of
+//! OCM's and fleet's labels and annotations, condition types) are not copied at all: they
+//! point at one static copy ([`text`]).
+//!
 //! Read it like a `Value` (`get`, `pointer`, `as_str`, …). It serialises as the JSON it was
 //! read from, with an object's keys in sorted order; [`Json::to_value`] gives a `Value` where
 //! one is needed.
@@ -17,6 +21,36 @@ use compact_str::CompactString;
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Number, Value};
+
+/// Strings of more than 24 bytes that recur in the objects fleet reads and writes, sorted.
+const WELL_KNOWN: [&str; 16] = [
+    "HubAcceptedManagedCluster",
+    "ManagedClusterConditionAvailable",
+    "app.kubernetes.io/managed-by",
+    "cluster.open-cluster-management.io/clusterset",
+    "cluster.open-cluster-management.io/resource-cleanup",
+    "cluster.open-cluster-management.io/v1",
+    "control.kubestellar.io/v1alpha1",
+    "f:app.kubernetes.io/managed-by",
+    "f:cluster.open-cluster-management.io/clusterset",
+    "f:fleet.kubestellar.io/last-applied",
+    "feature.open-cluster-management.io/addon-work-manager",
+    "fleet.kubestellar.io/last-applied",
+    "open-cluster-management.io/cluster-name",
+    "rbac.authorization.k8s.io/v1",
+    "transport.kubestellar.io/originOwnerReferenceBindingKey",
+    "work.open-cluster-management.io/v1",
+];
+
+/// `s` as kept: inline when short, a static reference when well known, else a copy.
+pub fn text(s: &str) -> CompactString {
+    if s.len() > 24
+        && let Ok(i) = WELL_KNOWN.binary_search(&s)
+    {
+        return CompactString::const_new(WELL_KNOWN[i]);
+    }
+    CompactString::from(s)
+}
 
 /// A JSON value, compact and sorted (see the module docs).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -223,11 +257,11 @@ impl From<Value> for Json {
             Value::Null => Json::Null,
             Value::Bool(b) => Json::Bool(b),
             Value::Number(n) => Json::Number(n),
-            Value::String(s) => Json::String(s.into()),
+            Value::String(s) => Json::String(text(&s)),
             Value::Array(a) => Json::Array(a.into_iter().map(Json::from).collect()),
             Value::Object(o) => Json::Object(
                 o.into_iter()
-                    .map(|(k, v)| (CompactString::from(k), Json::from(v)))
+                    .map(|(k, v)| (text(&k), Json::from(v)))
                     .collect(),
             ),
         }
@@ -333,11 +367,11 @@ impl<'de, E: Entries> Visitor<'de> for Reader<E> {
     }
 
     fn visit_str<Er>(self, s: &str) -> Result<Json, Er> {
-        Ok(Json::String(s.into()))
+        Ok(Json::String(text(s)))
     }
 
     fn visit_string<Er>(self, s: String) -> Result<Json, Er> {
-        Ok(Json::String(s.into()))
+        Ok(Json::String(text(&s)))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
@@ -371,10 +405,10 @@ impl<'de> Deserialize<'de> for Key {
                 f.write_str("a string key")
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<Key, E> {
-                Ok(Key(s.into()))
+                Ok(Key(text(s)))
             }
             fn visit_string<E: de::Error>(self, s: String) -> Result<Key, E> {
-                Ok(Key(s.into()))
+                Ok(Key(text(&s)))
             }
         }
         d.deserialize_str(KeyVisitor)
@@ -386,6 +420,36 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn well_known_strings_are_sorted_long_and_not_copied() {
+        assert!(WELL_KNOWN.is_sorted());
+        assert!(WELL_KNOWN.iter().all(|s| s.len() > 24));
+        use crate::model::vocab::{LAST_APPLIED, MANAGED_BY, ORIGIN_BINDING_LABEL, ocm};
+        for s in [
+            LAST_APPLIED,
+            MANAGED_BY,
+            ORIGIN_BINDING_LABEL,
+            ocm::AVAILABLE,
+        ] {
+            assert!(text(s).as_static_str().is_some(), "{s}");
+        }
+        let read: Json = serde_json::from_str(
+            r#"{"fleet.kubestellar.io/last-applied": "cluster.open-cluster-management.io/v1"}"#,
+        )
+        .unwrap();
+        let (key, value) = read.as_object().unwrap().iter().next().unwrap();
+        assert_eq!(key, LAST_APPLIED);
+        assert_eq!(
+            value.as_str(),
+            Some("cluster.open-cluster-management.io/v1")
+        );
+        assert!(
+            text("a-string-that-nobody-knows-about")
+                .as_static_str()
+                .is_none()
+        );
+    }
 
     #[test]
     fn a_value_is_three_words_and_an_entry_six() {

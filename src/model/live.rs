@@ -18,6 +18,7 @@ use super::json::{Entries, Json, Reader};
 ///   what inside it;
 /// - of a Secret, no data, and not `kubectl apply`'s copy of it;
 /// - of a ManifestWork, not the manifests it carries (`spec.workload`), its status yes;
+/// - of metadata, not `creationTimestamp`, `generation`, `finalizers` or `selfLink`;
 /// - everything else as it is.
 #[derive(Debug, Clone, Copy)]
 pub struct Live(pub Kind);
@@ -64,6 +65,10 @@ fn step(kind: Kind, at: At, key: &str) -> Step {
         (At::Root, "spec") if kind == Kind::ManifestWork => Step::Into(At::Spec),
         (At::Spec, "workload") => Step::Drop,
         (At::Metadata, "managedFields") => Step::ManagedFields,
+        // Server bookkeeping nothing in fleet reads.
+        (At::Metadata, "creationTimestamp" | "generation" | "finalizers" | "selfLink") => {
+            Step::Drop
+        }
         (At::Metadata, "annotations") if kind == Kind::Secret => Step::Into(At::Annotations),
         (At::Annotations, "kubectl.kubernetes.io/last-applied-configuration") => Step::Drop,
         (At::Entry, "manager" | "operation" | "time" | "subresource") => Step::Keep,

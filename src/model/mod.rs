@@ -9,6 +9,7 @@
 //! - [`observed`]: the live state as read, and what could not be read;
 //! - [`registration`]: where a WEC stands in OCM registration;
 //! - [`sensitive`]: secrets that are never shown;
+//! - [`string_map`]: the compact map a WEC's labels and properties are kept in;
 //! - [`text`]: small wording helpers shared by the diagnostics and the views.
 //!
 //! Everything above (`config`, `desired`, `observe`, `diff`, `plan`, `apply`, `render`,
@@ -23,6 +24,7 @@ pub mod observed;
 pub mod registration;
 pub mod selector;
 pub mod sensitive;
+pub mod string_map;
 pub mod text;
 pub mod vocab;
 
@@ -32,3 +34,4 @@ pub use object::{Kind, Location, ObjectRef};
 pub use observed::{Endpoint, Failure, GrantCheck, ObservedFleet};
 pub use registration::RegState;
 pub use sensitive::Sensitive;
+pub use string_map::StringMap;

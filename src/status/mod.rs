@@ -322,8 +322,12 @@ pub fn status(
             })
             .unwrap_or_default();
         if let Some(selector) = &filter.selector {
+            let declared;
             let labels = match (mc, wec) {
-                (None, Some(w)) => &w.labels,
+                (None, Some(w)) => {
+                    declared = w.labels.to_btree();
+                    &declared
+                }
                 _ => &live_labels,
             };
             if !selector.matches(labels) {

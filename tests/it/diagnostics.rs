@@ -352,5 +352,5 @@ fn warnings_do_not_fail_loading() {
     )
     .expect("warnings only");
     assert_eq!(loaded.warnings.len(), 1);
-    assert_eq!(loaded.fleet.wecs["cluster1"].properties["max-pods"], "100");
+    assert_eq!(&loaded.fleet.wecs["cluster1"].properties["max-pods"], "100");
 }

@@ -50,8 +50,8 @@ fn getting_started_matches_kubestellar() {
     );
     for (name, wec) in &fleet.wecs {
         assert_eq!(wec.access.context, name.as_str());
-        assert_eq!(wec.labels["location-group"], "edge");
-        assert_eq!(wec.labels["name"], name.as_str());
+        assert_eq!(&wec.labels["location-group"], "edge");
+        assert_eq!(&wec.labels["name"], name.as_str());
         assert!(wec.register);
         assert!(wec.join.singleton && wec.join.force_internal_endpoint_lookup);
     }
@@ -69,11 +69,11 @@ fn edge_retail_has_fifty_stores_built_from_groups() {
     assert!(stores.len() >= 50, "{}", stores.len());
     let store = &fleet.wecs["store-0040"];
     assert_eq!(store.groups, ["store", "eu-central"]);
-    assert_eq!(store.labels["environment"], "prod");
-    assert_eq!(store.labels["region"], "eu-central");
-    assert_eq!(store.labels["tier"], "store");
-    assert_eq!(store.properties["chain"], "acme-retail");
-    assert_eq!(store.properties["storeId"], "0040");
+    assert_eq!(&store.labels["environment"], "prod");
+    assert_eq!(&store.labels["region"], "eu-central");
+    assert_eq!(&store.labels["tier"], "store");
+    assert_eq!(&store.properties["chain"], "acme-retail");
+    assert_eq!(&store.properties["storeId"], "0040");
     assert!(store.rbac.contains("pos-config"));
     assert!(store.join.singleton);
     assert_eq!(
@@ -83,7 +83,7 @@ fn edge_retail_has_fifty_stores_built_from_groups() {
     let kiosk = &fleet.wecs["kiosk-berlin-1"];
     assert!(!kiosk.register);
     assert_eq!(
-        kiosk.labels["tier"], "kiosk",
+        &kiosk.labels["tier"], "kiosk",
         "the WEC's own labels win over groups"
     );
     assert!(kiosk.rbac.is_empty());

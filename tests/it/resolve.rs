@@ -68,15 +68,15 @@ fn layers_merge_in_order_and_later_wins() {
     assert_eq!(a.groups, ["first", "second"]);
     let labels: Vec<_> = a.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
     assert_eq!(labels, ["env=prod", "team=two", "tier=first"]);
-    assert_eq!(a.properties["a"], "defaults");
-    assert_eq!(a.properties["b"], "first");
+    assert_eq!(&a.properties["a"], "defaults");
+    assert_eq!(&a.properties["b"], "first");
     assert_eq!(a.rbac.iter().collect::<Vec<_>>(), ["base", "extra"]);
     assert!(a.register, "a group overrides defaults");
     assert!(a.join.singleton && a.join.force_internal_endpoint_lookup);
 
     let b = &fleet.wecs["b"];
     assert_eq!(
-        b.labels["team"], "one",
+        &b.labels["team"], "one",
         "groups merge in the order the WEC lists them"
     );
     assert_eq!(b.access.context, "kind-b");
