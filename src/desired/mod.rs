@@ -78,7 +78,7 @@ impl DesiredState {
         {
             out.entry(d.object.location.clone())
                 .or_default()
-                .insert(d.object.name.clone());
+                .insert(d.object.name.to_string());
         }
         out
     }
@@ -96,7 +96,7 @@ fn labels_for(expansion: Option<&ExpansionName>) -> Value {
 fn body(r: &ObjectRef, labels: Value, fields: Value) -> Json {
     let mut meta = json!({ "name": r.name, "labels": labels });
     if let Some(ns) = &r.namespace {
-        meta["namespace"] = ns.clone().into();
+        meta["namespace"] = ns.as_str().into();
     }
     let mut b =
         json!({ "apiVersion": r.kind.api_version(), "kind": r.kind.as_str(), "metadata": meta });

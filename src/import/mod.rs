@@ -146,7 +146,7 @@ pub fn import(observed: &ObservedFleet, contexts: &Contexts) -> Result<Imported,
             .map(str::to_owned)
             .collect();
         wecs.insert(
-            r.name.clone(),
+            r.name.to_string(),
             WecFacts {
                 labels: labels
                     .into_iter()
@@ -163,7 +163,7 @@ pub fn import(observed: &ObservedFleet, contexts: &Contexts) -> Result<Imported,
         if r.location != Location::Its || r.namespace.as_deref() != Some(PROPERTIES_NS) {
             continue;
         }
-        let Some(facts) = wecs.get_mut(&r.name) else {
+        let Some(facts) = wecs.get_mut(r.name.as_str()) else {
             notes.push(format!(
                 "ConfigMap {PROPERTIES_NS}/{} is left out: no ManagedCluster of that name",
                 r.name

@@ -19,6 +19,8 @@ use super::json::{Entries, Json, Reader};
 /// - of a Secret, no data, and not `kubectl apply`'s copy of it;
 /// - of a ManifestWork, not the manifests it carries (`spec.workload`), its status yes;
 /// - of metadata, not `creationTimestamp`, `generation`, `finalizers` or `selfLink`;
+/// - of a ManagedCluster's status, its `version` and of each condition its `type`,
+///   `status` and `lastTransitionTime` (not the agent's claims, capacity and messages);
 /// - everything else as it is.
 #[derive(Debug, Clone, Copy)]
 pub struct Live(pub Kind);
@@ -46,6 +48,10 @@ enum At {
     TrieMetadata,
     /// Of a map in a trie, only its `f:` keys.
     TrieKeys,
+    /// A ManagedCluster's `status`.
+    ClusterStatus,
+    /// One of a ManagedCluster's status conditions.
+    Condition,
 }
 
 /// What becomes of one entry of a map.
@@ -55,6 +61,8 @@ enum Step {
     /// Kept as an empty object, whatever it holds.
     Empty,
     Into(At),
+    /// An array, each item read at this place.
+    Items(At),
     ManagedFields,
 }
 
@@ -63,6 +71,12 @@ fn step(kind: Kind, at: At, key: &str) -> Step {
         (At::Root, "metadata") => Step::Into(At::Metadata),
         (At::Root, "data" | "stringData") if kind == Kind::Secret => Step::Drop,
         (At::Root, "spec") if kind == Kind::ManifestWork => Step::Into(At::Spec),
+        (At::Root, "status") if kind == Kind::ManagedCluster => Step::Into(At::ClusterStatus),
+        (At::ClusterStatus, "conditions") => Step::Items(At::Condition),
+        (At::ClusterStatus, "version") => Step::Keep,
+        (At::ClusterStatus, _) => Step::Drop,
+        (At::Condition, "type" | "status" | "lastTransitionTime") => Step::Keep,
+        (At::Condition, _) => Step::Drop,
         (At::Spec, "workload") => Step::Drop,
         (At::Metadata, "managedFields") => Step::ManagedFields,
         // Server bookkeeping nothing in fleet reads.
@@ -107,8 +121,40 @@ impl Entries for Filtered {
                 Json::object()
             }
             Step::Into(inner) => map.next_value_seed(Reader(Filtered(kind, inner)))?,
+            Step::Items(inner) => map.next_value_seed(Items(kind, inner))?,
             Step::ManagedFields => map.next_value_seed(ManagedFields(kind))?,
         }))
+    }
+}
+
+/// An array whose items are each read at one place.
+struct Items(Kind, At);
+
+impl<'de> DeserializeSeed<'de> for Items {
+    type Value = Json;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Json, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Items {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list")
+    }
+
+    fn visit_unit<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(Reader(Filtered(self.0, self.1)))? {
+            items.push(item);
+        }
+        Ok(Json::Array(items.into_boxed_slice()))
     }
 }
 
@@ -178,16 +224,26 @@ mod tests {
                  "fieldsV1": {"f:status": {"f:conditions": {}}}},
             ]},
             "spec": {"hubAcceptsClient": true},
-            "status": {"conditions": [{"type": "ManagedClusterJoined", "status": "True"}]},
+            "status": {"conditions": [{"type": "ManagedClusterJoined", "status": "True",
+                                       "lastTransitionTime": "2026-01-01T00:00:00Z",
+                                       "reason": "r", "message": "a long message"}],
+                       "version": {"kubernetes": "v1.35.0"},
+                       "clusterClaims": [{"name": "id.k8s.io", "value": "c1"}],
+                       "allocatable": {"cpu": "4"}, "capacity": {"cpu": "4"}},
         });
-        let before_status = mc["status"].clone();
         let mc = trimmed(Kind::ManagedCluster, mc);
         assert_eq!(
             mc["metadata"]["managedFields"],
             json!([{"manager": "fleet", "operation": "Apply", "time": "t1",
                     "fieldsV1": {"f:metadata": {"f:labels": {"f:env": {}}}, "f:spec": {}}}])
         );
-        assert_eq!(mc["status"], before_status, "status is kept");
+        assert_eq!(
+            mc["status"],
+            json!({"conditions": [{"type": "ManagedClusterJoined", "status": "True",
+                                   "lastTransitionTime": "2026-01-01T00:00:00Z"}],
+                   "version": {"kubernetes": "v1.35.0"}}),
+            "of the status, what fleet reads"
+        );
         assert_eq!(mc["metadata"]["labels"], json!({"env": "prod"}));
     }
 

@@ -2,11 +2,13 @@
 //!
 //! Both are checked by `config` (DNS-1123 labels) before they are built; here they only keep
 //! one kind of name from being passed where the other is expected. They borrow as `str`, so
-//! maps keyed by them can be looked up with a plain `&str`.
+//! maps keyed by them can be looked up with a plain `&str`, and a name of up to 24 bytes is
+//! held inline (a fleet holds several copies of every WEC's name).
 
 use std::borrow::Borrow;
 use std::fmt;
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 macro_rules! name_type {
@@ -14,12 +16,12 @@ macro_rules! name_type {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
-        pub struct $name(String);
+        pub struct $name(CompactString);
 
         impl $name {
             /// Wraps a name that `config` validated.
             pub fn new(name: impl Into<String>) -> Self {
-                $name(name.into())
+                $name(CompactString::from(name.into()))
             }
 
             /// The name as written in `fleet.toml`.
@@ -54,7 +56,7 @@ macro_rules! name_type {
 
         impl From<&str> for $name {
             fn from(s: &str) -> Self {
-                $name(s.to_owned())
+                $name(CompactString::from(s))
             }
         }
     };

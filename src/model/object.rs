@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use super::names::WecName;
@@ -162,18 +163,19 @@ pub struct ObjectRef {
     pub location: Location,
     pub kind: Kind,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    pub name: String,
+    pub namespace: Option<CompactString>,
+    /// Inline when up to 24 bytes, as nearly all are: a plan holds tens of thousands.
+    pub name: CompactString,
 }
 
 impl ObjectRef {
     /// A cluster-scoped object.
-    pub fn cluster(location: Location, kind: Kind, name: impl Into<String>) -> Self {
+    pub fn cluster(location: Location, kind: Kind, name: impl AsRef<str>) -> Self {
         ObjectRef {
             location,
             kind,
             namespace: None,
-            name: name.into(),
+            name: name.as_ref().into(),
         }
     }
 
@@ -181,14 +183,14 @@ impl ObjectRef {
     pub fn namespaced(
         location: Location,
         kind: Kind,
-        ns: impl Into<String>,
-        name: impl Into<String>,
+        ns: impl AsRef<str>,
+        name: impl AsRef<str>,
     ) -> Self {
         ObjectRef {
             location,
             kind,
-            namespace: Some(ns.into()),
-            name: name.into(),
+            namespace: Some(ns.as_ref().into()),
+            name: name.as_ref().into(),
         }
     }
 

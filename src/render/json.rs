@@ -352,8 +352,8 @@ impl From<&ObjectRef> for JsonObject {
             location: r.location.to_string(),
             api_version: r.kind.api_version().to_owned(),
             kind: r.kind.as_str().to_owned(),
-            namespace: r.namespace.clone(),
-            name: r.name.clone(),
+            namespace: r.namespace.as_ref().map(ToString::to_string),
+            name: r.name.to_string(),
         }
     }
 }
