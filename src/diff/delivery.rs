@@ -259,8 +259,8 @@ rbac = ["aw"]
         );
         let mut o = ObservedFleet::default();
         let mcs = ["c1", "c2", "c3"].map(|n| managed_cluster(n, json!({}), vec![], None));
-        o.insert_list(&Location::Its, Kind::ManagedCluster, mcs);
-        o.insert_list(
+        o.insert_values(&Location::Its, Kind::ManagedCluster, mcs);
+        o.insert_values(
             &Location::Its,
             Kind::ManifestWork,
             [
@@ -359,7 +359,7 @@ rbac = ["two"]
 "#,
         );
         let mut o = ObservedFleet::default();
-        o.insert_list(
+        o.insert_values(
             &Location::Its,
             Kind::ManagedCluster,
             [managed_cluster("c1", json!({}), vec![], None)],

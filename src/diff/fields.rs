@@ -154,7 +154,8 @@ pub struct Owner {
     pub time: Option<String>,
 }
 
-/// Owners of each field, from `metadata.managedFields` (status subresource ignored).
+/// Owners of each field, from `metadata.managedFields` as [`Live`](crate::model::live::Live)
+/// keeps it (status subresource ignored).
 pub fn owners(obj: &Json) -> BTreeMap<FieldPath, Vec<Owner>> {
     let mut out: BTreeMap<FieldPath, Vec<Owner>> = BTreeMap::new();
     let entries = obj
@@ -177,46 +178,25 @@ pub fn owners(obj: &Json) -> BTreeMap<FieldPath, Vec<Owner>> {
             operation: Operation::of(e).unwrap_or(Operation::Update),
             time: e.get("time").and_then(Json::as_str).map(str::to_owned),
         };
-        let Some(trie) = e.get("fieldsV1").and_then(Json::as_object) else {
-            continue;
+        // What the entry owns, as `Live` keeps it: arrays of plain keys.
+        let keys = |name: &str| {
+            e.get(name)
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Json::as_str)
         };
-        for (k, v) in trie {
-            let Some(k) = k.strip_prefix("f:") else {
-                continue;
-            };
-            match k {
-                "metadata" => {
-                    for sub in ["labels", "annotations"] {
-                        let keys = v.get(&format!("f:{sub}")).and_then(Json::as_object);
-                        for lk in keys
-                            .into_iter()
-                            .flatten()
-                            .filter_map(|(lk, _)| lk.strip_prefix("f:"))
-                        {
-                            out.entry(FieldPath::of(&["metadata", sub, lk]))
-                                .or_default()
-                                .push(owner.clone());
-                        }
-                    }
-                }
-                k if KEYED_MAPS.contains(&k) => {
-                    for dk in v
-                        .as_object()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|(dk, _)| dk.strip_prefix("f:"))
-                    {
-                        out.entry(FieldPath::of(&[k, dk]))
-                            .or_default()
-                            .push(owner.clone());
-                    }
-                }
-                "status" => {}
-                k => out
-                    .entry(FieldPath::of(&[k]))
-                    .or_default()
-                    .push(owner.clone()),
-            }
+        let paths = keys("labels")
+            .map(|k| FieldPath::of(&["metadata", "labels", k]))
+            .chain(keys("annotations").map(|k| FieldPath::of(&["metadata", "annotations", k])))
+            .chain(
+                KEYED_MAPS
+                    .iter()
+                    .flat_map(|m| keys(m).map(move |k| FieldPath::of(&[m, k]))),
+            )
+            .chain(keys("fields").map(|k| FieldPath::of(&[k])));
+        for path in paths {
+            out.entry(path).or_default().push(owner.clone());
         }
     }
     out
@@ -264,13 +244,15 @@ mod tests {
     }
 
     #[test]
-    fn owners_reads_field_trie_and_skips_status() {
+    fn owners_reads_who_owns_what_as_live_keeps_it() {
         let obj = json!({"metadata": {"managedFields": [
             {"manager": "fleet", "operation": "Apply", "fieldsV1": {"f:metadata": {"f:labels": {"f:region": {}}}, "f:roleRef": {"f:name": {}}}},
             {"manager": "kubectl-label", "operation": "Update", "time": "2026-01-01T00:00:00Z", "fieldsV1": {"f:metadata": {"f:labels": {"f:team": {}}}}},
             {"manager": "agent", "operation": "Update", "subresource": "status", "fieldsV1": {"f:status": {}}}
         ]}});
-        let obj = Json::from(obj);
+        let obj = crate::model::live::Live(crate::model::Kind::RoleBinding)
+            .of(obj)
+            .unwrap();
         let o = owners(&obj);
         assert_eq!(
             o[&FieldPath::of(&["metadata", "labels", "region"])][0].manager,

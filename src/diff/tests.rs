@@ -69,7 +69,7 @@ fn observed_with(objects: Vec<(Location, Kind, Value)>) -> ObservedFleet {
         }
     }
     for (loc, kind, obj) in objects {
-        o.insert_list(&loc, kind, [obj]);
+        o.insert_values(&loc, kind, [obj]);
     }
     o
 }

@@ -42,7 +42,7 @@ fn contexts() -> Contexts {
 
 fn live() -> ObservedFleet {
     let mut o = ObservedFleet::default();
-    o.insert_list(
+    o.insert_values(
         &Location::Its,
         Kind::ManagedCluster,
         [
@@ -65,7 +65,7 @@ fn live() -> ObservedFleet {
         json!({"apiVersion": "v1", "kind": "ConfigMap",
                "metadata": {"name": name, "namespace": PROPERTIES_NS}, "data": data})
     };
-    o.insert_list(
+    o.insert_values(
         &Location::Its,
         Kind::ConfigMap,
         [
@@ -73,7 +73,7 @@ fn live() -> ObservedFleet {
             cm("gone", json!({"x": "1"})),
         ],
     );
-    o.insert_list(
+    o.insert_values(
         &Location::Wds,
         Kind::ClusterRole,
         [role(
@@ -84,7 +84,7 @@ fn live() -> ObservedFleet {
         )],
     );
     for w in ["cluster2", "edge-1"] {
-        o.insert_list(
+        o.insert_values(
             &Location::Wec(w.into()),
             Kind::Role,
             [role(
@@ -141,7 +141,7 @@ fn a_large_fleet_folds_shared_labels_into_defaults_and_groups() {
             )
         })
         .collect();
-    o.insert_list(&Location::Its, Kind::ManagedCluster, mcs);
+    o.insert_values(&Location::Its, Kind::ManagedCluster, mcs);
     let imported = import(
         &o,
         &Contexts {
@@ -180,7 +180,7 @@ fn a_large_fleet_folds_shared_labels_into_defaults_and_groups() {
 #[test]
 fn a_group_is_made_only_when_it_shortens_the_file() {
     let mut o = ObservedFleet::default();
-    o.insert_list(
+    o.insert_values(
         &Location::Its,
         Kind::ManagedCluster,
         [

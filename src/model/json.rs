@@ -394,7 +394,7 @@ impl<'de, E: Entries> Visitor<'de> for Reader<E> {
 }
 
 /// A map key, read without an intermediate `String` when it fits inline.
-struct Key(CompactString);
+pub(crate) struct Key(pub(crate) CompactString);
 
 impl<'de> Deserialize<'de> for Key {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {

@@ -9,13 +9,13 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::Kind;
-use super::json::{Entries, Json, Reader};
+use super::json::{Entries, Json, Key, Reader, text};
 
 /// Decodes one live object of its kind, keeping:
 /// - of `managedFields`, entries of no subresource (not `status`), each with its manager,
-///   operation, time and of `fieldsV1` the keys of labels, annotations and `data` /
-///   `binaryData`, and every other top-level field as an empty set (`{}`): who owns it, not
-///   what inside it;
+///   operation and time and, in place of `fieldsV1`, arrays of the keys it owns ([`Owned`]):
+///   `{"manager": "fleet", "operation": "Apply", "time": …, "labels": ["env"], "fields":
+///   ["spec"]}`;
 /// - of a Secret, no data, and not `kubectl apply`'s copy of it;
 /// - of a ManifestWork, not the manifests it carries (`spec.workload`), its status yes;
 /// - of metadata, not `creationTimestamp`, `generation`, `finalizers` or `selfLink`;
@@ -24,6 +24,14 @@ use super::json::{Entries, Json, Reader};
 /// - everything else as it is.
 #[derive(Debug, Clone, Copy)]
 pub struct Live(pub Kind);
+
+impl Live {
+    /// An object already read as a `Value` (a GET through the typed client, a test's
+    /// fixture), kept as fleet keeps a LIST's items.
+    pub fn of(self, value: serde_json::Value) -> Result<Json, serde_json::Error> {
+        self.deserialize(value)
+    }
+}
 
 impl<'de> DeserializeSeed<'de> for Live {
     type Value = Json;
@@ -42,12 +50,6 @@ enum At {
     Spec,
     /// One `managedFields` entry.
     Entry,
-    /// The top of a `fieldsV1` trie.
-    Trie,
-    /// `f:metadata` in a trie.
-    TrieMetadata,
-    /// Of a map in a trie, only its `f:` keys.
-    TrieKeys,
     /// A ManagedCluster's `status`.
     ClusterStatus,
     /// One of a ManagedCluster's status conditions.
@@ -58,12 +60,12 @@ enum At {
 enum Step {
     Keep,
     Drop,
-    /// Kept as an empty object, whatever it holds.
-    Empty,
     Into(At),
     /// An array, each item read at this place.
     Items(At),
     ManagedFields,
+    /// A `fieldsV1` trie, read as [`Owned`].
+    Owned,
 }
 
 fn step(kind: Kind, at: At, key: &str) -> Step {
@@ -86,15 +88,8 @@ fn step(kind: Kind, at: At, key: &str) -> Step {
         (At::Metadata, "annotations") if kind == Kind::Secret => Step::Into(At::Annotations),
         (At::Annotations, "kubectl.kubernetes.io/last-applied-configuration") => Step::Drop,
         (At::Entry, "manager" | "operation" | "time" | "subresource") => Step::Keep,
-        (At::Entry, "fieldsV1") => Step::Into(At::Trie),
+        (At::Entry, "fieldsV1") => Step::Owned,
         (At::Entry, _) => Step::Drop,
-        (At::Trie, "f:metadata") => Step::Into(At::TrieMetadata),
-        (At::Trie, "f:data" | "f:binaryData") => Step::Into(At::TrieKeys),
-        (At::Trie, "f:status") => Step::Drop,
-        (At::Trie, k) if k.starts_with("f:") => Step::Empty,
-        (At::TrieMetadata, "f:labels" | "f:annotations") => Step::Into(At::TrieKeys),
-        (At::TrieKeys, k) if k.starts_with("f:") => Step::Empty,
-        (At::Trie | At::TrieMetadata | At::TrieKeys, _) => Step::Drop,
         _ => Step::Keep,
     }
 }
@@ -116,13 +111,10 @@ impl Entries for Filtered {
                 map.next_value::<IgnoredAny>()?;
                 return Ok(None);
             }
-            Step::Empty => {
-                map.next_value::<IgnoredAny>()?;
-                Json::object()
-            }
             Step::Into(inner) => map.next_value_seed(Reader(Filtered(kind, inner)))?,
             Step::Items(inner) => map.next_value_seed(Items(kind, inner))?,
             Step::ManagedFields => map.next_value_seed(ManagedFields(kind))?,
+            Step::Owned => map.next_value_seed(Owned)?,
         }))
     }
 }
@@ -158,6 +150,138 @@ impl<'de> Visitor<'de> for Items {
     }
 }
 
+/// A `fieldsV1` trie, read as what fleet needs of it: the keys owned under
+/// `metadata.labels` (`labels`), `metadata.annotations` (`annotations`), `data` and
+/// `binaryData`, and every other top-level field but `status` as a whole (`fields`), each an
+/// array of plain keys; nothing deeper.
+struct Owned;
+
+impl<'de> DeserializeSeed<'de> for Owned {
+    type Value = Json;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Json, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Owned {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a fieldsV1 trie")
+    }
+
+    fn visit_unit<E>(self) -> Result<Json, E> {
+        Ok(Json::object())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+        let (mut labels, mut annotations, mut data, mut binary, mut fields) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        while let Some(Key(key)) = map.next_key()? {
+            match key.as_str() {
+                "f:metadata" => {
+                    let (l, a) = map.next_value_seed(MetadataKeys)?;
+                    labels.extend(l);
+                    annotations.extend(a);
+                }
+                "f:data" => data.extend(map.next_value_seed(Keys)?),
+                "f:binaryData" => binary.extend(map.next_value_seed(Keys)?),
+                k => {
+                    map.next_value::<IgnoredAny>()?;
+                    if let Some(field) = k.strip_prefix("f:").filter(|f| *f != "status") {
+                        fields.push(Json::String(text(field)));
+                    }
+                }
+            }
+        }
+        Ok(Json::Object(
+            [
+                ("labels", labels),
+                ("annotations", annotations),
+                ("data", data),
+                ("binaryData", binary),
+                ("fields", fields),
+            ]
+            .into_iter()
+            .filter(|(_, keys)| !keys.is_empty())
+            .map(|(k, keys)| (text(k), Json::Array(keys.into_boxed_slice())))
+            .collect(),
+        ))
+    }
+}
+
+/// The `f:` keys of a map in a trie, as plain keys; their subtrees unread.
+struct Keys;
+
+impl<'de> DeserializeSeed<'de> for Keys {
+    type Value = Vec<Json>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<Json>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Keys {
+    type Value = Vec<Json>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map of fields")
+    }
+
+    fn visit_unit<E>(self) -> Result<Vec<Json>, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Json>, A::Error> {
+        let mut keys = Vec::new();
+        while let Some(Key(key)) = map.next_key()? {
+            map.next_value::<IgnoredAny>()?;
+            if let Some(k) = key.strip_prefix("f:") {
+                keys.push(Json::String(text(k)));
+            }
+        }
+        Ok(keys)
+    }
+}
+
+/// `f:metadata` in a trie: the keys of its `f:labels` and `f:annotations`.
+struct MetadataKeys;
+
+impl<'de> DeserializeSeed<'de> for MetadataKeys {
+    type Value = (Vec<Json>, Vec<Json>);
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MetadataKeys {
+    type Value = (Vec<Json>, Vec<Json>);
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the metadata of a fieldsV1 trie")
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok((Vec::new(), Vec::new()))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (mut labels, mut annotations) = (Vec::new(), Vec::new());
+        while let Some(Key(key)) = map.next_key()? {
+            match key.as_str() {
+                "f:labels" => labels = map.next_value_seed(Keys)?,
+                "f:annotations" => annotations = map.next_value_seed(Keys)?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok((labels, annotations))
+    }
+}
+
 /// `metadata.managedFields`: the entries of no subresource, each filtered at [`At::Entry`]
 /// and without its (empty) `subresource`.
 struct ManagedFields(Kind);
@@ -183,16 +307,21 @@ impl<'de> Visitor<'de> for ManagedFields {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
         let mut kept = Vec::new();
-        while let Some(mut entry) = seq.next_element_seed(Reader(Filtered(self.0, At::Entry)))? {
+        while let Some(entry) = seq.next_element_seed(Reader(Filtered(self.0, At::Entry)))? {
             let of_subresource = entry
                 .get("subresource")
                 .and_then(Json::as_str)
                 .is_some_and(|s| !s.is_empty());
-            if !of_subresource {
-                if let Some(e) = entry.as_object_mut() {
-                    e.remove("subresource");
-                }
-                kept.push(entry);
+            if !of_subresource && let Some(e) = entry.as_object() {
+                // The entry and what it owns, side by side.
+                let owned = e.get("fieldsV1").and_then(Json::as_object);
+                kept.push(Json::Object(
+                    e.iter()
+                        .filter(|(k, _)| !matches!(*k, "fieldsV1" | "subresource"))
+                        .chain(owned.into_iter().flat_map(|o| o.iter()))
+                        .map(|(k, v)| (text(k), v.clone()))
+                        .collect(),
+                ));
             }
         }
         Ok(Json::Array(kept.into_boxed_slice()))
@@ -235,7 +364,7 @@ mod tests {
         assert_eq!(
             mc["metadata"]["managedFields"],
             json!([{"manager": "fleet", "operation": "Apply", "time": "t1",
-                    "fieldsV1": {"f:metadata": {"f:labels": {"f:env": {}}}, "f:spec": {}}}])
+                    "labels": ["env"], "fields": ["spec"]}])
         );
         assert_eq!(
             mc["status"],

@@ -108,6 +108,25 @@ impl ObservedFleet {
     }
 
     /// Records a successful GET of `r`: the object, or `None` when it does not exist.
+    /// Test fixtures: objects written as `Value`s, kept as a LIST keeps them ([`Live`]).
+    #[cfg(test)]
+    pub fn insert_values(
+        &mut self,
+        location: &Location,
+        kind: Kind,
+        items: impl IntoIterator<Item = serde_json::Value>,
+    ) {
+        let items: Vec<Json> = items
+            .into_iter()
+            .map(|v| {
+                crate::model::live::Live(kind)
+                    .of(v)
+                    .expect("a fixture decodes")
+            })
+            .collect();
+        self.insert_list(location, kind, items);
+    }
+
     pub fn insert_get(&mut self, r: ObjectRef, item: Option<Json>) {
         if let Some(item) = item {
             self.objects.insert(r.clone(), item);

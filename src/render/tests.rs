@@ -286,7 +286,7 @@ fn observed() -> ObservedFleet {
         ),
     ];
     for (loc, kind, obj) in items {
-        o.insert_list(&loc, kind, [obj]);
+        o.insert_values(&loc, kind, [obj]);
     }
     o.unreadable.insert(
         Location::Wec("edge-8".into()),
@@ -329,7 +329,7 @@ fn small_observed(edge8_readable: bool) -> ObservedFleet {
     let mut o = ObservedFleet::default();
     listed_everywhere(&mut o, &["cluster3", "edge-8"]);
     for (n, r) in [("cluster3", "eu"), ("edge-8", "edge")] {
-        o.insert_list(
+        o.insert_values(
             &Location::Its,
             Kind::ManagedCluster,
             [in_sync_mc(n, json!({ "region": r }))],
@@ -533,6 +533,7 @@ fn permuted(o: &ObservedFleet) -> ObservedFleet {
                 std::mem::take(labels).into_iter().rev().collect();
             *labels = reversed;
         }
+        // Already kept as fleet keeps it: not decoded again.
         p.insert_list(&r.location, r.kind, [live]);
     }
     p
@@ -718,7 +719,7 @@ fn registration_plan() -> Plan {
         None,
     );
     old["metadata"]["annotations"] = json!({ crate::model::vocab::REGISTERED_BY: "old1-ctx" });
-    o.insert_list(&Location::Its, Kind::ManagedCluster, [old]);
+    o.insert_values(&Location::Its, Kind::ManagedCluster, [old]);
     let opts = DiffOptions {
         prune: true,
         max_deregister: 1,
@@ -1094,7 +1095,7 @@ mod markdown_size {
                 None,
             ));
         }
-        o.insert_list(&Location::Its, Kind::ManagedCluster, mcs);
+        o.insert_values(&Location::Its, Kind::ManagedCluster, mcs);
         let roles: Vec<Value> = (0..retired)
             .map(|i| {
                 json!({
@@ -1106,7 +1107,7 @@ mod markdown_size {
                 })
             })
             .collect();
-        o.insert_list(&Location::Wds, Kind::ClusterRole, roles);
+        o.insert_values(&Location::Wds, Kind::ClusterRole, roles);
         o
     }
 

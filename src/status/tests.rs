@@ -79,7 +79,7 @@ fn fleet_status(filter: &Filter) -> FleetStatus {
     let mut stray = in_sync("stray", "lab");
     stray["metadata"]["annotations"] = json!({});
     stray["metadata"]["managedFields"] = json!([]);
-    o.insert_list(
+    o.insert_values(
         &Location::Its,
         Kind::ManagedCluster,
         [
@@ -90,7 +90,7 @@ fn fleet_status(filter: &Filter) -> FleetStatus {
             stray,
         ],
     );
-    o.insert_list(
+    o.insert_values(
         &Location::Its,
         Kind::Lease,
         [
