@@ -19,8 +19,8 @@ use crate::diff::{self, Action, ActionKind, Change};
 use crate::kube::{Clients, Cluster, KubeError, Precondition};
 use crate::model::json::Json;
 use crate::model::{Failure, Location, ObjectRef, WecName};
+use crate::plan::Plan;
 pub use crate::plan::report::{ApplyReport, Outcome, Stop};
-use crate::plan::{Plan, saved};
 
 /// Why a write failed.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -110,7 +110,8 @@ impl<'a> Desired<'a> {
 
 /// Reads `change`'s object again after its version-pinned write answered 409, and decides
 /// whether the plan still describes the write. An update still holds when the change fleet
-/// would make now is the planned one, field for field (values before and after, causes):
+/// would make now is the planned one, field for field (values before and after, causes), or
+/// when only the record of the WEC's objects it carries is left to write:
 /// a controller's status write or another manager's unrelated label moved the version,
 /// nothing the plan showed; so does a replacement's delete. A delete still holds while the
 /// object is fleet's. Anything else is [`ApplyError::Moved`].
@@ -135,13 +136,23 @@ async fn recheck(
     if change.observed.as_ref().is_some_and(|o| o.uid != now.uid) {
         return Err(moved(Moved::Recreated));
     }
-    let holds = match change.action {
+    let holds = match &change.action {
         Action::Delete => diff::deletable(&live),
-        Action::Update { .. } | Action::Replace { .. } => {
+        Action::Update { body } | Action::Replace { body } => {
             let d = desired.get(r).ok_or_else(|| moved(Moved::Changed))?;
             match diff::recheck(d, &live) {
-                None => return Ok(Recheck::Done),
-                Some(fresh) => saved::digest(&fresh) == saved::digest(change),
+                // Its fields are as planned already; left is the record of the WEC's objects
+                // the write carries, unless the object holds it too.
+                None if diff::same_record(body, &live) => return Ok(Recheck::Done),
+                None => true,
+                // The same fields, from the same values, for the same reasons (a field another
+                // applier claimed since is a conflict the plan did not show). The record the
+                // write carries is the plan's: it follows the WEC's objects, not this one.
+                Some(fresh) => {
+                    fresh.fields == change.fields
+                        && fresh.kind() == change.kind()
+                        && fresh.blocked == change.blocked
+                }
             }
         }
         _ => false,

@@ -147,7 +147,7 @@ pub fn deliveries(
             let pending_here = changes.iter().any(|c| {
                 c.expansion.as_ref() == Some(&e.name)
                     || c.wec.as_ref() == Some(&wec.name)
-                        && (c.object == mc || e.mode == RbacMode::Direct)
+                        && ((c.object == mc && !c.is_record_only()) || e.mode == RbacMode::Direct)
             });
             if pending_here {
                 continue;

@@ -158,6 +158,11 @@ pub struct Change {
 }
 
 impl Change {
+    /// Whether the change only updates a ManagedCluster's record of its WEC's objects.
+    pub fn is_record_only(&self) -> bool {
+        matches!(self.reason, Some(Reason::Record { .. }))
+    }
+
     /// The action without its payload.
     pub fn kind(&self) -> ActionKind {
         self.action.kind()
@@ -476,6 +481,13 @@ fn inventories(observed: &ObservedFleet) -> BTreeSet<ObjectRef> {
 pub fn recheck(d: &DesiredObject, live: &Json) -> Option<Change> {
     // The inventory only names the cause of a missing object; this one exists.
     diff_object(d, Some(live), &BTreeSet::new())
+}
+
+/// Whether `body` (a write fleet planned) and `live` record the same objects on the WEC.
+pub fn same_record(body: &Json, live: &Json) -> bool {
+    let of = |o: &Json| LastApplied::objects_of(o).unwrap_or_default();
+    let (planned, held) = (of(body), of(live));
+    on_wecs(&planned) == on_wecs(&held)
 }
 
 /// Whether `live` is still fleet's to delete: labelled as fleet's, not a copy OCM's work

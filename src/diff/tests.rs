@@ -959,6 +959,17 @@ fn a_wecs_record_follows_its_objects_and_drops_one_only_after_its_deletion() {
         panic!("an update: {c:?}")
     };
     assert_eq!(LastApplied::objects_of(body), Some(wanted.clone()));
+    // What apply checks when that write meets a 409: the fields are as planned, but the
+    // record is not written yet, so the write is still needed.
+    let mc_desired = DesiredState::build(&with)
+        .objects
+        .into_iter()
+        .find(|d| d.object.kind == Kind::ManagedCluster)
+        .expect("desired");
+    let live_now = Json::from(mc(&[]));
+    assert!(recheck(&mc_desired, &live_now).is_none());
+    assert!(!same_record(body, &live_now));
+    assert!(same_record(body, &Json::from(mc(&wanted))));
 
     // It stops using it: the objects are deleted, and only then dropped from the record.
     let mut objects = vec![(Location::Its, Kind::ManagedCluster, mc(&wanted))];

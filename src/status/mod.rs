@@ -239,6 +239,8 @@ fn heartbeat(observed: &ObservedFleet, wec: &WecName, mc: &Json) -> Option<Heart
 /// Which aspect a change is about.
 fn aspect(c: &Change) -> Option<Aspect> {
     match c.object.kind {
+        // Its record of the WEC's objects follows the WEC's direct RBAC.
+        Kind::ManagedCluster if c.is_record_only() => Some(Aspect::Rbac),
         Kind::ManagedCluster => Some(Aspect::Labels),
         Kind::ConfigMap if c.object.namespace.as_deref() == Some(PROPERTIES_NS) => {
             Some(Aspect::Properties)
