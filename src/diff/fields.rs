@@ -10,23 +10,25 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::model::json::Json;
+use compact_str::CompactString;
+
+use crate::model::json::{Json, text};
 use crate::model::vocab::{LAST_APPLIED, is_fleet_manager};
 
 /// A field of an object, e.g. `["metadata", "labels", "region"]` or `["rules"]`.
 #[derive(
     Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
-pub struct FieldPath(Vec<String>);
+pub struct FieldPath(Vec<CompactString>);
 
 impl FieldPath {
     /// The path made of these segments.
     pub fn of(parts: &[&str]) -> Self {
-        FieldPath(parts.iter().map(|s| (*s).to_owned()).collect())
+        FieldPath(parts.iter().map(|s| text(s)).collect())
     }
 
     /// The segments, e.g. `["metadata", "labels", "region"]`.
-    pub fn segments(&self) -> &[String] {
+    pub fn segments(&self) -> &[CompactString] {
         &self.0
     }
 
@@ -39,7 +41,7 @@ impl FieldPath {
 impl fmt::Display for FieldPath {
     /// `labels.region`, `labels["app.kubernetes.io/name"]`, `data.maxPods`, `rules`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: &[String] = match self.0.first().map(String::as_str) {
+        let parts: &[CompactString] = match self.0.first().map(CompactString::as_str) {
             Some("metadata") => &self.0[1..],
             _ => &self.0,
         };

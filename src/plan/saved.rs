@@ -173,7 +173,7 @@ struct Digested<'a> {
     object: &'a ObjectRef,
     action: &'a crate::diff::Action,
     fields: Vec<(
-        &'a [String],
+        &'a [compact_str::CompactString],
         &'a Option<serde_json::Value>,
         &'a Option<serde_json::Value>,
     )>,

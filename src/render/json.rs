@@ -402,7 +402,7 @@ impl From<&FieldChange> for JsonField {
     fn from(f: &FieldChange) -> Self {
         JsonField {
             path: f.path.to_string(),
-            path_segments: f.path.segments().to_vec(),
+            path_segments: f.path.segments().iter().map(ToString::to_string).collect(),
             before: f.before.clone(),
             after: f.after.clone(),
             cause: (&f.cause).into(),
