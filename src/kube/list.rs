@@ -172,7 +172,7 @@ mod tests {
         assert_eq!(
             page.items.iter().map(Json::to_value).collect::<Vec<_>>(),
             [
-                json!({"kind": "Secret", "metadata": {"name": "a"}}),
+                json!({"metadata": {"name": "a"}}),
                 json!({"metadata": {"name": "b"}})
             ]
         );

@@ -18,6 +18,7 @@ use super::json::{Entries, Json, Key, Reader, text};
 ///   ["spec"]}`;
 /// - of a Secret, no data, and not `kubectl apply`'s copy of it;
 /// - of a ManifestWork, not the manifests it carries (`spec.workload`), its status yes;
+/// - not its `apiVersion` and `kind` (the reference it is kept under says);
 /// - of metadata, not `creationTimestamp`, `generation`, `finalizers` or `selfLink`;
 /// - of a ManagedCluster's status, its `version` and of each condition its `type`,
 ///   `status` and `lastTransitionTime` (not the agent's claims, capacity and messages);
@@ -71,6 +72,8 @@ enum Step {
 fn step(kind: Kind, at: At, key: &str) -> Step {
     match (at, key) {
         (At::Root, "metadata") => Step::Into(At::Metadata),
+        // Every item of a LIST has the list's; nothing reads them (the kind is the ObjectRef's).
+        (At::Root, "apiVersion" | "kind") => Step::Drop,
         (At::Root, "data" | "stringData") if kind == Kind::Secret => Step::Drop,
         (At::Root, "spec") if kind == Kind::ManifestWork => Step::Into(At::Spec),
         (At::Root, "status") if kind == Kind::ManagedCluster => Step::Into(At::ClusterStatus),
@@ -384,7 +387,7 @@ mod tests {
         let s = trimmed(Kind::Secret, s);
         assert_eq!(
             s,
-            json!({"kind": "Secret", "metadata": {"name": "s", "annotations": {"a": "b"}}})
+            json!({"metadata": {"name": "s", "annotations": {"a": "b"}}})
         );
         let w = json!({"kind": "ManifestWork", "metadata": {"name": "w"},
             "spec": {"workload": {"manifests": [{"kind": "Role"}]}, "deleteOption": {}},

@@ -779,7 +779,8 @@ struct Samples {
     walls: Vec<Duration>,
     cpus: Vec<Duration>,
     rss_mb: Option<f64>,
-    /// The first run's requests (every run of a step sends the same).
+    /// The fewest requests of the runs: every run of a step sends the same, and the lab's
+    /// background (controllers' GETs, lease renewals) can only add to them.
     reqs: Option<Reqs>,
     raw: Vec<String>,
 }
@@ -798,8 +799,13 @@ impl Samples {
         self.raw.push(raw);
         self.walls.push(wall);
         self.cpus.push(cpu);
-        if self.reqs.is_none() {
-            self.reqs = reqs;
+        if let Some(q) = reqs
+            && self
+                .reqs
+                .as_ref()
+                .is_none_or(|kept| q.total() < kept.total())
+        {
+            self.reqs = Some(q);
         }
     }
 
