@@ -520,6 +520,14 @@ fn records(desired: &DesiredState, observed: &ObservedFleet, changes: &mut Vec<C
         .filter(|c| c.kind() == ActionKind::Delete)
         .map(|c| c.object.clone())
         .collect();
+    // Where each ManagedCluster's change is, if it has one (changes only grow below, and
+    // only by ManagedClusters that had none).
+    let planned: HashMap<ObjectRef, usize> = changes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.object.kind == Kind::ManagedCluster)
+        .map(|(i, c)| (c.object.clone(), i))
+        .collect();
     for d in desired
         .objects
         .iter()
@@ -538,9 +546,11 @@ fn records(desired: &DesiredState, observed: &ObservedFleet, changes: &mut Vec<C
             .as_ref()
             .is_some_and(|w| observed.unreadable.contains_key(&Location::Wec(w.clone())));
         let kept: Vec<ObjectRef> = was.difference(&now).map(|&r| r.clone()).collect();
+        let planned = planned.get(&d.object).map(|&i| &mut changes[i]);
         if unreadable {
-            // Nothing on it is planned: its record changes only with another change.
-            if let Some(c) = changes.iter_mut().find(|c| c.object == d.object)
+            // Nothing on it is planned: its record changes only with another change, and
+            // keeps what it names.
+            if let Some(c) = planned
                 && let Action::Update { body } | Action::Replace { body } = &mut c.action
             {
                 *body = record_body(d, &kept);
@@ -554,19 +564,16 @@ fn records(desired: &DesiredState, observed: &ObservedFleet, changes: &mut Vec<C
             .collect();
         let added = now.difference(&was).count();
         let removed = kept.len();
-        let body = apply_body(d);
-        match changes.iter_mut().find(|c| c.object == d.object) {
-            Some(c) => {
-                if let Action::Update { body: b } | Action::Replace { body: b } = &mut c.action {
-                    *b = body;
-                }
-                c.depends_on.extend(waits);
-            }
+        match planned {
+            // Its body already carries the record now wanted.
+            Some(c) => c.depends_on.extend(waits),
             None => changes.push(Change {
                 object: d.object.clone(),
                 wec: d.wec.clone(),
                 expansion: d.expansion.clone(),
-                action: Action::Update { body },
+                action: Action::Update {
+                    body: apply_body(d),
+                },
                 cause: Cause::Config,
                 fields: Vec::new(),
                 blocked: None,
