@@ -13,6 +13,7 @@ use serde_json::Value;
 use compact_str::CompactString;
 
 use crate::model::json::{Json, text};
+use crate::model::live::owned;
 use crate::model::vocab::{LAST_APPLIED, is_fleet_manager};
 
 /// A field of an object, e.g. `["metadata", "labels", "region"]` or `["rules"]`.
@@ -59,8 +60,8 @@ impl fmt::Display for FieldPath {
     }
 }
 
-/// Maps whose entries are separate fields.
-const KEYED_MAPS: [&str; 2] = ["data", "binaryData"];
+/// Maps whose entries are separate fields (also the names `Live` keeps their owned keys under).
+const KEYED_MAPS: [&str; 2] = [owned::DATA, owned::BINARY_DATA];
 
 /// What [`flatten`] reads of an object: desired bodies are `Value`s, live objects [`Json`].
 pub trait Tree {
@@ -157,19 +158,13 @@ pub struct Owner {
 }
 
 /// Owners of each field, from `metadata.managedFields` as [`Live`](crate::model::live::Live)
-/// keeps it (status subresource ignored).
+/// keeps it (without the entries of a subresource).
 pub fn owners(obj: &Json) -> BTreeMap<FieldPath, Vec<Owner>> {
     let mut out: BTreeMap<FieldPath, Vec<Owner>> = BTreeMap::new();
     let entries = obj
         .pointer("/metadata/managedFields")
         .and_then(Json::as_array);
     for e in entries.into_iter().flatten() {
-        if e.get("subresource")
-            .and_then(Json::as_str)
-            .is_some_and(|s| !s.is_empty())
-        {
-            continue;
-        }
         let owner = Owner {
             manager: e
                 .get("manager")
@@ -188,15 +183,15 @@ pub fn owners(obj: &Json) -> BTreeMap<FieldPath, Vec<Owner>> {
                 .flatten()
                 .filter_map(Json::as_str)
         };
-        let paths = keys("labels")
+        let paths = keys(owned::LABELS)
             .map(|k| FieldPath::of(&["metadata", "labels", k]))
-            .chain(keys("annotations").map(|k| FieldPath::of(&["metadata", "annotations", k])))
+            .chain(keys(owned::ANNOTATIONS).map(|k| FieldPath::of(&["metadata", "annotations", k])))
             .chain(
                 KEYED_MAPS
                     .iter()
                     .flat_map(|m| keys(m).map(move |k| FieldPath::of(&[m, k]))),
             )
-            .chain(keys("fields").map(|k| FieldPath::of(&[k])));
+            .chain(keys(owned::FIELDS).map(|k| FieldPath::of(&[k])));
         for path in paths {
             out.entry(path).or_default().push(owner.clone());
         }
@@ -204,8 +199,11 @@ pub fn owners(obj: &Json) -> BTreeMap<FieldPath, Vec<Owner>> {
     out
 }
 
-/// The newest `Update` writer that is not fleet: the likely author of an out-of-band change
-/// when the field itself no longer says who (it was deleted).
+/// The newest `Update` writer that is not fleet (of the entries [`Live`] keeps, none is a
+/// subresource's): the likely author of an out-of-band change when the field itself no
+/// longer says who (it was deleted).
+///
+/// [`Live`]: crate::model::live::Live
 pub fn last_foreign_writer(obj: &Json) -> Option<String> {
     let entries = obj
         .pointer("/metadata/managedFields")
@@ -218,7 +216,6 @@ pub fn last_foreign_writer(obj: &Json) -> Option<String> {
                 .is_some_and(is_fleet_manager)
         })
         .filter(|e| Operation::of(e) == Some(Operation::Update))
-        .filter(|e| e.get("subresource").is_none_or(|s| s.as_str() == Some("")))
         .max_by_key(|e| {
             e.get("time")
                 .and_then(Json::as_str)

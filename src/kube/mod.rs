@@ -14,7 +14,6 @@ use kube::api::{
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use kube::core::Status;
 use kube::{Client, Config};
-use serde::de::DeserializeSeed;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
@@ -589,7 +588,7 @@ impl Cluster {
         let what = || format!("get {} {name}", kind.as_str());
         match got {
             Ok(o) => Live(kind)
-                .deserialize(o)
+                .of(o)
                 .map(Some)
                 .map_err(|e| self.error(what(), kube::Error::SerdeError(e))),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),

@@ -117,18 +117,9 @@ impl Object {
         self.0.is_empty()
     }
 
-    /// Keeps the entries `keep` says yes to, and lets it change their values.
-    pub fn retain(&mut self, mut keep: impl FnMut(&str, &mut Json) -> bool) {
-        let mut entries = std::mem::take(&mut self.0).into_vec();
-        entries.retain_mut(|(k, v)| keep(k, v));
-        self.0 = entries.into_boxed_slice();
-    }
-
-    /// Removes `key`'s entry.
-    pub fn remove(&mut self, key: &str) {
-        if self.contains_key(key) {
-            self.retain(|k, _| k != key);
-        }
+    /// The entries, in key order, to build another object from ([`Object::from_entries`]).
+    pub fn into_entries(self) -> Vec<(CompactString, Json)> {
+        self.0.into_vec()
     }
 }
 
@@ -202,13 +193,6 @@ impl Json {
     }
 
     pub fn as_object(&self) -> Option<&Object> {
-        match self {
-            Json::Object(o) => Some(o),
-            _ => None,
-        }
-    }
-
-    pub fn as_object_mut(&mut self) -> Option<&mut Object> {
         match self {
             Json::Object(o) => Some(o),
             _ => None,
@@ -489,16 +473,18 @@ mod tests {
     }
 
     #[test]
-    fn entries_are_removed_and_changed_in_place() {
-        let mut j = Json::from(json!({"a": 1, "b": {"c": 2}, "d": 3}));
-        let o = j.as_object_mut().unwrap();
-        o.remove("a");
-        o.retain(|k, v| {
-            if let Some(inner) = v.as_object_mut() {
-                inner.remove("c");
-            }
-            k != "d"
-        });
-        assert_eq!(j.to_value(), json!({"b": {}}));
+    fn an_object_is_rebuilt_from_its_entries_and_others() {
+        let Json::Object(o) = Json::from(json!({"b": {"c": 2}, "a": 1})) else {
+            panic!("an object")
+        };
+        let mut entries = o.into_entries();
+        assert_eq!(entries[0].0, "a", "in key order");
+        entries.push(("aa".into(), Json::Null));
+        entries.push(("a".into(), Json::Bool(true)));
+        let rebuilt = Json::Object(Object::from_entries(entries));
+        assert_eq!(
+            rebuilt.to_value(),
+            json!({"a": true, "aa": null, "b": {"c": 2}})
+        );
     }
 }

@@ -9,7 +9,7 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::Kind;
-use super::json::{Entries, Json, Key, Reader, text};
+use super::json::{Entries, Json, Key, Object, Reader, text};
 
 /// Decodes one live object of its kind, keeping:
 /// - of `managedFields`, entries of no subresource (not `status`), each with its manager,
@@ -115,15 +115,15 @@ impl Entries for Filtered {
                 return Ok(None);
             }
             Step::Into(inner) => map.next_value_seed(Reader(Filtered(kind, inner)))?,
-            Step::Items(inner) => map.next_value_seed(Items(kind, inner))?,
-            Step::ManagedFields => map.next_value_seed(ManagedFields(kind))?,
+            Step::Items(inner) => map.next_value_seed(Items(kind, inner, Some))?,
+            Step::ManagedFields => map.next_value_seed(Items(kind, At::Entry, owned_entry))?,
             Step::Owned => map.next_value_seed(Owned)?,
         }))
     }
 }
 
-/// An array whose items are each read at one place.
-struct Items(Kind, At);
+/// An array whose items are each read at one place, then kept as the function says.
+struct Items(Kind, At, fn(Json) -> Option<Json>);
 
 impl<'de> DeserializeSeed<'de> for Items {
     type Value = Json;
@@ -145,12 +145,27 @@ impl<'de> Visitor<'de> for Items {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+        let Items(kind, at, keep) = self;
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(Reader(Filtered(self.0, self.1)))? {
-            items.push(item);
+        while let Some(item) = seq.next_element_seed(Reader(Filtered(kind, at)))? {
+            items.extend(keep(item));
         }
         Ok(Json::Array(items.into_boxed_slice()))
     }
+}
+
+/// The keys of a `managedFields` entry as [`Live`] keeps it that say what it owns, each an
+/// array of plain keys ([`Owned`]).
+pub mod owned {
+    /// Keys of `metadata.labels`.
+    pub const LABELS: &str = "labels";
+    /// Keys of `metadata.annotations`.
+    pub const ANNOTATIONS: &str = "annotations";
+    /// Keys of a ConfigMap's `data` and `binaryData`.
+    pub const DATA: &str = "data";
+    pub const BINARY_DATA: &str = "binaryData";
+    /// Other top-level fields, owned as a whole.
+    pub const FIELDS: &str = "fields";
 }
 
 /// A `fieldsV1` trie, read as what fleet needs of it: the keys owned under
@@ -200,11 +215,11 @@ impl<'de> Visitor<'de> for Owned {
         }
         Ok(Json::Object(
             [
-                ("labels", labels),
-                ("annotations", annotations),
-                ("data", data),
-                ("binaryData", binary),
-                ("fields", fields),
+                (owned::LABELS, labels),
+                (owned::ANNOTATIONS, annotations),
+                (owned::DATA, data),
+                (owned::BINARY_DATA, binary),
+                (owned::FIELDS, fields),
             ]
             .into_iter()
             .filter(|(_, keys)| !keys.is_empty())
@@ -285,50 +300,27 @@ impl<'de> Visitor<'de> for MetadataKeys {
     }
 }
 
-/// `metadata.managedFields`: the entries of no subresource, each filtered at [`At::Entry`]
-/// and without its (empty) `subresource`.
-struct ManagedFields(Kind);
-
-impl<'de> DeserializeSeed<'de> for ManagedFields {
-    type Value = Json;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Json, D::Error> {
-        d.deserialize_any(self)
+/// One `metadata.managedFields` entry, read at [`At::Entry`], as kept: none of a subresource;
+/// else its manager, operation and time, and beside them the keys it owns ([`Owned`]).
+fn owned_entry(entry: Json) -> Option<Json> {
+    let Json::Object(e) = entry else {
+        return None;
+    };
+    let subresource = e.get("subresource").and_then(Json::as_str);
+    if subresource.is_some_and(|s| !s.is_empty()) {
+        return None;
     }
-}
-
-impl<'de> Visitor<'de> for ManagedFields {
-    type Value = Json;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a list of managed fields entries")
-    }
-
-    fn visit_unit<E>(self) -> Result<Json, E> {
-        Ok(Json::Null)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
-        let mut kept = Vec::new();
-        while let Some(entry) = seq.next_element_seed(Reader(Filtered(self.0, At::Entry)))? {
-            let of_subresource = entry
-                .get("subresource")
-                .and_then(Json::as_str)
-                .is_some_and(|s| !s.is_empty());
-            if !of_subresource && let Some(e) = entry.as_object() {
-                // The entry and what it owns, side by side.
-                let owned = e.get("fieldsV1").and_then(Json::as_object);
-                kept.push(Json::Object(
-                    e.iter()
-                        .filter(|(k, _)| !matches!(*k, "fieldsV1" | "subresource"))
-                        .chain(owned.into_iter().flat_map(|o| o.iter()))
-                        .map(|(k, v)| (text(k), v.clone()))
-                        .collect(),
-                ));
-            }
+    let (mut kept, owned): (Vec<_>, Vec<_>) = e
+        .into_entries()
+        .into_iter()
+        .filter(|(k, _)| k != "subresource")
+        .partition(|(k, _)| k != "fieldsV1");
+    for (_, o) in owned {
+        if let Json::Object(o) = o {
+            kept.extend(o.into_entries());
         }
-        Ok(Json::Array(kept.into_boxed_slice()))
     }
+    Some(Json::Object(Object::from_entries(kept)))
 }
 
 #[cfg(test)]
