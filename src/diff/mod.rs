@@ -261,7 +261,12 @@ pub fn diff(
 
     // Fleet's objects nobody wants any more.
     for (r, live) in &observed.objects {
-        if !DELETABLE.contains(&r.kind) || wanted.contains(r) || !deletable(live) {
+        // One already being deleted (a finalizer holds it) is as good as gone.
+        if !DELETABLE.contains(&r.kind)
+            || wanted.contains(r)
+            || !deletable(live)
+            || live.pointer("/metadata/deletionTimestamp").is_some()
+        {
             continue;
         }
         let wec = owner_wec(r);

@@ -322,6 +322,23 @@ fn fleet_objects_no_longer_wanted_are_deleted_and_gone_wecs_wait_for_prune() {
     assert!(pruned.changes.iter().any(|c| c.object.name == "gone"
         && c.kind() == ActionKind::Delete
         && c.reason == Some(Reason::WecRemoved)));
+
+    // A deletion in progress (KubeStellar's controller holds a BindingPolicy by its finalizer
+    // until it has cleaned up) is not planned again.
+    let mut terminating = json!({"apiVersion": "control.kubestellar.io/v1alpha1", "kind": "BindingPolicy", "metadata": {"name": "fleet-rbac-aw", "labels": {MANAGED_BY: MANAGER}, "finalizers": ["bindingpolicy.kubestellar.io/kscontroller"]}});
+    terminating["metadata"]["deletionTimestamp"] = json!("2026-11-22T10:00:00Z");
+    let d = diff(
+        &f,
+        &observed_with(vec![(Location::Wds, Kind::BindingPolicy, terminating)]),
+        &DiffOptions::default(),
+    );
+    assert!(
+        d.changes
+            .iter()
+            .all(|c| c.object.kind != Kind::BindingPolicy),
+        "{:#?}",
+        d.changes
+    );
 }
 
 #[test]
