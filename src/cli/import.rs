@@ -18,7 +18,7 @@ pub struct Args {
     #[arg(long, value_name = "CONTEXT")]
     pub wds: Option<String>,
     /// How many WECs are read at once.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, default_value_t = crate::kube::DEFAULT_PARALLELISM, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
 }
 

@@ -39,7 +39,7 @@ pub struct Args {
     #[arg(short = 'l', long = "selector", value_name = "SELECTOR", value_parser = |s: &str| Selector::parse(s).map_err(|e| e.to_string()))]
     pub selector: Option<Selector>,
     /// How many WECs are read at once.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, default_value_t = crate::kube::DEFAULT_PARALLELISM, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
 }
 

@@ -370,6 +370,12 @@ fn describe_kubeconfig(path: Option<&PathBuf>) -> String {
     }
 }
 
+/// Requests in flight to one cluster, and WECs read or written at once, unless
+/// `--parallelism` says otherwise. Measured on a 2-core lab ITS, 10,000 label writes take
+/// 39.9 s at 10, 36.2 s at 32, 33.9 s at 64 and 38.6 s at 128; a server that pushes back
+/// gets fewer at once ([`retry::in_flight_limit`]).
+pub const DEFAULT_PARALLELISM: u16 = 64;
+
 impl Clients {
     /// `kubeconfig` is `--kubeconfig` (else `$KUBECONFIG`, then `~/.kube/config`);
     /// `timeout` bounds connecting and each read of every request.
@@ -377,7 +383,7 @@ impl Clients {
         Clients {
             default_kubeconfig: kubeconfig,
             timeout,
-            in_flight: 10,
+            in_flight: usize::from(DEFAULT_PARALLELISM),
             kubeconfigs: Mutex::new(HashMap::new()),
             cache: Mutex::new(HashMap::new()),
         }

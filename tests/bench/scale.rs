@@ -10,7 +10,7 @@
 //!   client) listing both kinds side by side, one LIST each as fleet does (this program,
 //!   started again in a mode that does only that) — median of 3 runs each, interleaved;
 //! - `fleet plan` with 10 % of the WECs changed, and with one label changed; `fleet drift`;
-//! - `fleet apply` of a label change on every WEC (default `--parallelism`, and 64), against
+//! - `fleet apply` of a label change on every WEC (default `--parallelism`, 64, and 10), against
 //!   what the seeds do — a `kubectl label managedcluster` loop, of which 200 WECs are timed and
 //!   the time is scaled to N — and `kubectl apply --server-side` of the same label as one
 //!   multi-document file of N ManagedClusters;
@@ -516,7 +516,7 @@ enum Step {
     Plan1,
     Drift,
     Apply,
-    Apply64,
+    Apply10,
     KubectlLoop,
     KubectlSsa,
     Ceiling,
@@ -1016,7 +1016,7 @@ async fn plans(cx: &mut Ctx, base: &Path) {
     cx.row(Step::Plan1, "`fleet plan`, one label changed", &r, q);
 }
 
-/// A label change on every WEC: fleet apply (default parallelism and 64), kubectl apply
+/// A label change on every WEC: fleet apply (default parallelism, and 10), kubectl apply
 /// --server-side of one file, and the seeds' `kubectl label` loop (`sample` WECs, scaled).
 async fn label_writes(cx: &mut Ctx, sample: usize) {
     let n = cx.n;
@@ -1026,19 +1026,20 @@ async fn label_writes(cx: &mut Ctx, sample: usize) {
     let (r, q) = cx.measured("apply", cmd, 0, &all_changed).await;
     check_rev(cx, "fleet apply", "r1", None).await;
     let what = format!(
-        "`fleet apply`, a label change on every WEC ({} writes; default `--parallelism`, 10)",
-        num(n as f64)
+        "`fleet apply`, a label change on every WEC ({} writes; default `--parallelism`, {})",
+        num(n as f64),
+        fleet::kube::DEFAULT_PARALLELISM
     );
     cx.row(Step::Apply, &what, &r, q);
 
     let file = cx.write_toml("fleet-r2.toml", "r2", |_| false);
-    let cmd = cx.fleet(&file, &["apply", "--auto-approve", "--parallelism", "64"]);
+    let cmd = cx.fleet(&file, &["apply", "--auto-approve", "--parallelism", "10"]);
     let (r, q) = cx
-        .measured("apply --parallelism 64", cmd, 0, &all_changed)
+        .measured("apply --parallelism 10", cmd, 0, &all_changed)
         .await;
-    check_rev(cx, "fleet apply --parallelism 64", "r2", None).await;
-    let what = "`fleet apply --parallelism 64`, the same (another value)";
-    cx.row(Step::Apply64, what, &r, q);
+    check_rev(cx, "fleet apply --parallelism 10", "r2", None).await;
+    let what = "`fleet apply --parallelism 10` (Terraform's default), the same (another value)";
+    cx.row(Step::Apply10, what, &r, q);
 
     let mut yaml = String::new();
     for i in 0..n {
@@ -1278,7 +1279,7 @@ fn targets(cx: &mut Ctx) {
             .unwrap_or_default();
         row.met = apply_failed.map(|f| f == 0.0);
     }
-    if let Some(row) = cx.rows.iter_mut().find(|r| r.step == Step::Apply64)
+    if let Some(row) = cx.rows.iter_mut().find(|r| r.step == Step::Apply10)
         && let (Some(a), Some(c)) = (row.wall, ceiling)
     {
         row.target = "(vs the write ceiling)".into();
@@ -1376,7 +1377,7 @@ fn across_n(rows: &[Row], ns: &[usize]) -> Vec<Row> {
             Step::Plan1,
             Step::Drift,
             Step::Apply,
-            Step::Apply64,
+            Step::Apply10,
             Step::Validate,
         ];
         let peak = rows
