@@ -12,6 +12,7 @@
 pub mod join;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 
@@ -45,8 +46,9 @@ pub struct DesiredObject {
     pub expansion: Option<ExpansionName>,
     pub mode: Mode,
     /// Server-side-apply body (apiVersion, kind, metadata and the fields fleet owns), kept
-    /// compact like the live objects it is compared with.
-    pub body: Json,
+    /// compact like the live objects it is compared with; shared with the changes that
+    /// write it.
+    pub body: Arc<Json>,
     /// Objects that must exist before this one is written.
     pub depends_on: Vec<ObjectRef>,
     /// For a ManagedCluster: the WEC's other objects (kept in its last-applied record).
@@ -93,7 +95,7 @@ fn labels_for(expansion: Option<&ExpansionName>) -> Value {
     Value::Object(l)
 }
 
-fn body(r: &ObjectRef, labels: Value, fields: Value) -> Json {
+fn body(r: &ObjectRef, labels: Value, fields: Value) -> Arc<Json> {
     let mut meta = json!({ "name": r.name, "labels": labels });
     if let Some(ns) = &r.namespace {
         meta["namespace"] = ns.as_str().into();
@@ -103,7 +105,7 @@ fn body(r: &ObjectRef, labels: Value, fields: Value) -> Json {
     if let (Value::Object(b), Value::Object(f)) = (&mut b, fields) {
         b.extend(f);
     }
-    b.into()
+    Arc::new(b.into())
 }
 
 fn rules_json(e: &RbacExpansion) -> Value {
@@ -285,12 +287,14 @@ fn desired_objects(fleet: &DesiredFleet) -> Vec<DesiredObject> {
         }
         let r = ObjectRef::cluster(Location::Its, Kind::ManagedCluster, w.name.as_str());
         out.push(DesiredObject {
-            body: json!({
-                "apiVersion": r.kind.api_version(),
-                "kind": r.kind.as_str(),
-                "metadata": { "name": w.name, "labels": labels },
-            })
-            .into(),
+            body: Arc::new(
+                json!({
+                    "apiVersion": r.kind.api_version(),
+                    "kind": r.kind.as_str(),
+                    "metadata": { "name": w.name, "labels": labels },
+                })
+                .into(),
+            ),
             object: r,
             wec: Some(w.name.clone()),
             expansion: None,

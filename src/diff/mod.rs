@@ -7,6 +7,7 @@
 //! named from `managedFields`) or `conflict` (another manager owns a field fleet wants).
 //! How any of this is worded is the views' business (`render`).
 
+mod body;
 pub mod delivery;
 pub mod fields;
 #[cfg(test)]
@@ -21,12 +22,13 @@ use serde_json::Value;
 use crate::config::model::{DesiredFleet, RbacMode, Wec};
 use crate::desired::{DesiredObject, DesiredState, Mode};
 use crate::model::vocab::{
-    LAST_APPLIED, MANAGER, PROPERTIES_NS, delivered_by_work_agent, expansion_of, is_fleet_manager,
+    MANAGER, PROPERTIES_NS, delivered_by_work_agent, expansion_of, is_fleet_manager,
     managed_by_fleet,
 };
 use crate::model::{
     ExpansionName, Failure, Kind, LastApplied, Location, ObjectRef, ObservedFleet, WecName,
 };
+pub use body::Body;
 use fields::{FieldPath, Operation, Owner, flatten, last_foreign_writer, owners};
 pub use registration::{Deregistration, RegStep, Registration};
 use registration::{RegistrationProblem, change_object, registered_by_fleet};
@@ -69,11 +71,11 @@ pub enum ActionKind {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Action {
     /// Server-side apply of `body` to an object that does not exist.
-    Create { body: Json },
+    Create { body: Body },
     /// Server-side apply of `body` to the observed object.
-    Update { body: Json },
+    Update { body: Body },
     /// Delete the object, then server-side apply `body`.
-    Replace { body: Json },
+    Replace { body: Body },
     /// Delete the object.
     Delete,
     /// Register a WEC: join, accept, wait (the change's object is its Klusterlet).
@@ -489,10 +491,9 @@ pub fn recheck(d: &DesiredObject, live: &Json) -> Option<Change> {
 }
 
 /// Whether `body` (a write fleet planned) and `live` record the same objects on the WEC.
-pub fn same_record(body: &Json, live: &Json) -> bool {
-    let of = |o: &Json| LastApplied::objects_of(o).unwrap_or_default();
-    let (planned, held) = (of(body), of(live));
-    on_wecs(&planned) == on_wecs(&held)
+pub fn same_record(body: &Body, live: &Json) -> bool {
+    let held = LastApplied::objects_of(live).unwrap_or_default();
+    on_wecs(body.record_objects()) == on_wecs(&held)
 }
 
 /// Whether `live` is still fleet's to delete: labelled as fleet's, not a copy OCM's work
@@ -558,7 +559,7 @@ fn records(desired: &DesiredState, observed: &ObservedFleet, changes: &mut Vec<C
             if let Some(c) = planned
                 && let Action::Update { body } | Action::Replace { body } = &mut c.action
             {
-                *body = record_body(d, &kept);
+                *body = Body::of(d, &kept);
             }
             continue;
         }
@@ -591,19 +592,8 @@ fn records(desired: &DesiredState, observed: &ObservedFleet, changes: &mut Vec<C
 }
 
 /// The body to apply: the desired body plus fleet's last-applied record.
-fn apply_body(d: &DesiredObject) -> Json {
-    record_body(d, &[])
-}
-
-/// The body to apply, its record also keeping `kept` (objects not yet known to be gone).
-fn record_body(d: &DesiredObject, kept: &[ObjectRef]) -> Json {
-    let record = LastApplied {
-        applied: d.body.to_value(),
-        objects: d.inventory.iter().chain(kept).cloned().collect(),
-    };
-    let mut body = d.body.to_value();
-    body["metadata"]["annotations"] = serde_json::json!({ LAST_APPLIED: record.to_annotation() });
-    body.into()
+fn apply_body(d: &DesiredObject) -> Body {
+    Body::of(d, &[])
 }
 
 fn diff_object(
@@ -611,7 +601,7 @@ fn diff_object(
     live: Option<&Json>,
     inventory: &BTreeSet<ObjectRef>,
 ) -> Option<Change> {
-    let want = flatten(&d.body);
+    let want = flatten(d.body.as_ref());
     let base = Change {
         object: d.object.clone(),
         wec: d.wec.clone(),
@@ -752,6 +742,8 @@ fn diff_object(
         return None;
     }
     fields.sort_by(|a, b| a.path.cmp(&b.path));
+    // Kept for the whole apply: one change per WEC on a large fleet, most of one field.
+    fields.shrink_to_fit();
     let cause = fields
         .iter()
         .map(|f| f.cause.clone())

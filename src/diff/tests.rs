@@ -975,7 +975,7 @@ fn a_wecs_record_follows_its_objects_and_drops_one_only_after_its_deletion() {
     let Action::Update { body } = &c.action else {
         panic!("an update: {c:?}")
     };
-    assert_eq!(LastApplied::objects_of(body), Some(wanted.clone()));
+    assert_eq!(body.record_objects(), wanted.as_slice());
     // What apply checks when that write meets a 409: the fields are as planned, but the
     // record is not written yet, so the write is still needed.
     let mc_desired = DesiredState::build(&with)
