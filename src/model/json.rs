@@ -15,7 +15,9 @@
 //! one is needed.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt;
+use std::thread::LocalKey;
 
 use compact_str::CompactString;
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -359,22 +361,62 @@ impl<'de, E: Entries> Visitor<'de> for Reader<E> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
-        }
+        let items = stacked(&ITEMS, |push| {
+            while let Some(item) = seq.next_element()? {
+                push(item);
+            }
+            Ok(())
+        })?;
         Ok(Json::Array(items.into_boxed_slice()))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
-        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
-        while let Some(Key(key)) = map.next_key()? {
-            if let Some(value) = self.0.entry(&key, &mut map)? {
-                entries.push((key, value));
+        let entries = stacked(&ENTRIES, |push| {
+            while let Some(Key(key)) = map.next_key()? {
+                if let Some(value) = self.0.entry(&key, &mut map)? {
+                    push((key, value));
+                }
             }
-        }
+            Ok(())
+        })?;
         Ok(Json::Object(Object::from_entries(entries)))
     }
+}
+
+thread_local! {
+    /// The entries of the objects being read on this thread, innermost last.
+    static ENTRIES: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+    /// The items of the arrays being read on this thread, innermost last.
+    pub(crate) static ITEMS: RefCell<Vec<Json>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Collects what `fill` pushes on this thread's `stack`, shared by every level of nesting,
+/// then moves it into one allocation of its exact size. Growing a vector per object instead
+/// reallocates it two or three times and shrinks it once: on a 10,000-WEC LIST that left
+/// about 10 MB of holes among the objects kept.
+pub(crate) fn stacked<T: 'static, Er>(
+    stack: &'static LocalKey<RefCell<Vec<T>>>,
+    fill: impl FnOnce(&mut dyn FnMut(T)) -> Result<(), Er>,
+) -> Result<Vec<T>, Er> {
+    /// Drops what a failed `fill` left (and, at the outermost level, a large stack).
+    struct Unwind<T: 'static> {
+        stack: &'static LocalKey<RefCell<Vec<T>>>,
+        start: usize,
+    }
+    impl<T> Drop for Unwind<T> {
+        fn drop(&mut self) {
+            self.stack.with_borrow_mut(|s| {
+                s.truncate(self.start);
+                if self.start == 0 {
+                    s.shrink_to(1024);
+                }
+            });
+        }
+    }
+    let start = stack.with_borrow(Vec::len);
+    let _unwind = Unwind { stack, start };
+    fill(&mut |item| stack.with_borrow_mut(|s| s.push(item)))?;
+    Ok(stack.with_borrow_mut(|s| s.drain(start..).collect()))
 }
 
 /// A map key, read without an intermediate `String` when it fits inline.
@@ -404,6 +446,18 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_failed_read_leaves_nothing_behind_for_the_next() {
+        let bad = r#"{"a": {"b": [1, 2, {"c": 3, "d": tru"#;
+        assert!(serde_json::from_str::<Json>(bad).is_err());
+        assert_eq!(ENTRIES.with_borrow(Vec::len), 0);
+        assert_eq!(ITEMS.with_borrow(Vec::len), 0);
+        let good = json!({ "z": [1, { "y": 2, "x": [] }], "a": {} });
+        let read: Json = serde_json::from_str(&good.to_string()).unwrap();
+        assert_eq!(read.to_value(), good);
+        assert_eq!(ENTRIES.with_borrow(Vec::len), 0);
+    }
 
     #[test]
     fn well_known_strings_are_sorted_long_and_not_copied() {

@@ -9,7 +9,7 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::Kind;
-use super::json::{Entries, Json, Key, Object, Reader, text};
+use super::json::{Entries, ITEMS, Json, Key, Object, Reader, stacked, text};
 
 /// Decodes one live object of its kind, keeping:
 /// - of `managedFields`, entries of no subresource (not `status`), each with its manager,
@@ -146,10 +146,14 @@ impl<'de> Visitor<'de> for Items {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
         let Items(kind, at, keep) = self;
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(Reader(Filtered(kind, at)))? {
-            items.extend(keep(item));
-        }
+        let items = stacked(&ITEMS, |push| {
+            while let Some(item) = seq.next_element_seed(Reader(Filtered(kind, at)))? {
+                if let Some(item) = keep(item) {
+                    push(item);
+                }
+            }
+            Ok(())
+        })?;
         Ok(Json::Array(items.into_boxed_slice()))
     }
 }
@@ -194,25 +198,24 @@ impl<'de> Visitor<'de> for Owned {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
-        let (mut labels, mut annotations, mut data, mut binary, mut fields) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        while let Some(Key(key)) = map.next_key()? {
-            match key.as_str() {
-                "f:metadata" => {
-                    let (l, a) = map.next_value_seed(MetadataKeys)?;
-                    labels.extend(l);
-                    annotations.extend(a);
-                }
-                "f:data" => data.extend(map.next_value_seed(Keys)?),
-                "f:binaryData" => binary.extend(map.next_value_seed(Keys)?),
-                k => {
-                    map.next_value::<IgnoredAny>()?;
-                    if let Some(field) = k.strip_prefix("f:").filter(|f| *f != "status") {
-                        fields.push(Json::String(text(field)));
+        let (mut labels, mut annotations, mut data, mut binary) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let fields = stacked(&ITEMS, |push| {
+            while let Some(Key(key)) = map.next_key()? {
+                match key.as_str() {
+                    "f:metadata" => (labels, annotations) = map.next_value_seed(MetadataKeys)?,
+                    "f:data" => data = map.next_value_seed(Keys)?,
+                    "f:binaryData" => binary = map.next_value_seed(Keys)?,
+                    k => {
+                        map.next_value::<IgnoredAny>()?;
+                        if let Some(field) = k.strip_prefix("f:").filter(|f| *f != "status") {
+                            push(Json::String(text(field)));
+                        }
                     }
                 }
             }
-        }
+            Ok(())
+        })?;
         Ok(Json::Object(
             [
                 (owned::LABELS, labels),
@@ -252,14 +255,15 @@ impl<'de> Visitor<'de> for Keys {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Json>, A::Error> {
-        let mut keys = Vec::new();
-        while let Some(Key(key)) = map.next_key()? {
-            map.next_value::<IgnoredAny>()?;
-            if let Some(k) = key.strip_prefix("f:") {
-                keys.push(Json::String(text(k)));
+        stacked(&ITEMS, |push| {
+            while let Some(Key(key)) = map.next_key()? {
+                map.next_value::<IgnoredAny>()?;
+                if let Some(k) = key.strip_prefix("f:") {
+                    push(Json::String(text(k)));
+                }
             }
-        }
-        Ok(keys)
+            Ok(())
+        })
     }
 }
 
