@@ -71,6 +71,21 @@ pub struct ObservedFleet {
     pub grants: BTreeMap<(super::WecName, super::ExpansionName), GrantCheck>,
 }
 
+/// Moves `from`'s objects into `to`, a later read of an object replacing an earlier one.
+///
+/// A B-tree filled in key order (as a LIST's items come) splits each node in half and
+/// stays half full: 20,000 objects took 3.9 MB of nodes where 2.1 MB hold them. A large
+/// `from` is merged by rebuilding `to` packed ([`BTreeMap::append`]); a small one (a WEC's
+/// few objects into the whole fleet's) is inserted, so that many small reads do not
+/// rebuild the tree once each.
+fn add_objects(to: &mut BTreeMap<ObjectRef, Json>, from: &mut BTreeMap<ObjectRef, Json>) {
+    if from.len() * 8 >= to.len() {
+        to.append(from);
+    } else {
+        to.extend(std::mem::take(from));
+    }
+}
+
 /// What SubjectAccessReviews on a WEC said of one RBAC expansion's grant to the work agent,
 /// asked once per rule (its first verb, API group, resource and name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,21 +104,25 @@ impl ObservedFleet {
         kind: Kind,
         items: impl IntoIterator<Item = impl Into<Json>>,
     ) {
-        for item in items {
-            let item = item.into();
-            let name = item
-                .pointer("/metadata/name")
-                .and_then(Json::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            let r = match item.pointer("/metadata/namespace").and_then(Json::as_str) {
-                Some(ns) if kind.namespaced() => {
-                    ObjectRef::namespaced(location.clone(), kind, ns, name)
-                }
-                _ => ObjectRef::cluster(location.clone(), kind, name),
-            };
-            self.objects.insert(r, item);
-        }
+        let mut listed: BTreeMap<ObjectRef, Json> = items
+            .into_iter()
+            .map(|item| {
+                let item = item.into();
+                let name = item
+                    .pointer("/metadata/name")
+                    .and_then(Json::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let r = match item.pointer("/metadata/namespace").and_then(Json::as_str) {
+                    Some(ns) if kind.namespaced() => {
+                        ObjectRef::namespaced(location.clone(), kind, ns, name)
+                    }
+                    _ => ObjectRef::cluster(location.clone(), kind, name),
+                };
+                (r, item)
+            })
+            .collect();
+        add_objects(&mut self.objects, &mut listed);
         self.listed.insert((location.clone(), kind));
     }
 
@@ -135,8 +154,8 @@ impl ObservedFleet {
     }
 
     /// Adds what another read found.
-    pub fn merge(&mut self, from: ObservedFleet) {
-        self.objects.extend(from.objects);
+    pub fn merge(&mut self, mut from: ObservedFleet) {
+        add_objects(&mut self.objects, &mut from.objects);
         self.listed.extend(from.listed);
         self.fetched.extend(from.fetched);
         self.unreadable.extend(from.unreadable);
@@ -228,5 +247,41 @@ pub mod as_pairs {
         D: Deserializer<'de>,
     {
         Ok(Vec::<(K, V)>::deserialize(d)?.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Kind;
+
+    fn objects(names: impl IntoIterator<Item = u32>, v: u32) -> BTreeMap<ObjectRef, Json> {
+        names
+            .into_iter()
+            .map(|i| {
+                let r = ObjectRef::cluster(Location::Its, Kind::Namespace, format!("n{i:03}"));
+                (r, Json::from(serde_json::json!(v)))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn objects_from_small_and_large_reads_are_all_kept_the_later_read_winning() {
+        let mut to = objects(0..100, 1);
+        // A small read (inserted) and a large one (merged by rebuilding), each overlapping.
+        add_objects(&mut to, &mut objects(95..105, 2));
+        add_objects(&mut to, &mut objects(50..300, 3));
+        assert_eq!(to.len(), 300);
+        let value = |i: u32| {
+            let r = ObjectRef::cluster(Location::Its, Kind::Namespace, format!("n{i:03}"));
+            to[&r].as_i64()
+        };
+        assert_eq!(value(0), Some(1));
+        assert_eq!(value(49), Some(1));
+        assert_eq!(value(100), Some(3));
+        assert_eq!(value(299), Some(3));
+        let mut empty = BTreeMap::new();
+        add_objects(&mut empty, &mut objects(0..3, 4));
+        assert_eq!(empty.len(), 3);
     }
 }
