@@ -16,6 +16,8 @@ pub mod registration;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use compact_str::CompactString;
+
 use crate::model::json::Json;
 use serde_json::Value;
 
@@ -245,7 +247,7 @@ pub fn diff(
     observed: &ObservedFleet,
     opts: &DiffOptions,
 ) -> Diff {
-    let inventory = inventories(observed);
+    let inventory = Inventory::of(observed);
     let mut out = Diff {
         unreadable: observed.unreadable.clone(),
         ..Default::default()
@@ -474,13 +476,44 @@ fn owner_wec(r: &ObjectRef) -> Option<WecName> {
     }
 }
 
-/// Objects fleet recorded as applied, from every ManagedCluster's last-applied record.
-fn inventories(observed: &ObservedFleet) -> BTreeSet<ObjectRef> {
-    observed
-        .of_kind(Kind::ManagedCluster)
-        .filter_map(|(_, live)| LastApplied::objects_of(live))
-        .flatten()
-        .collect()
+/// Objects fleet recorded as applied, from every ManagedCluster's last-applied record: what
+/// tells a missing object fleet applied (someone deleted it) from one never created. Read
+/// only when an object is missing, which a converged fleet never has.
+struct Inventory<'a> {
+    observed: Option<&'a ObservedFleet>,
+    recorded: std::cell::OnceCell<BTreeSet<ObjectRef>>,
+}
+
+impl<'a> Inventory<'a> {
+    fn of(observed: &'a ObservedFleet) -> Self {
+        Inventory {
+            observed: Some(observed),
+            recorded: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// No records: for an object known to exist.
+    fn none() -> Self {
+        Inventory {
+            observed: None,
+            recorded: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn contains(&self, r: &ObjectRef) -> bool {
+        let Some(observed) = self.observed else {
+            return false;
+        };
+        self.recorded
+            .get_or_init(|| {
+                observed
+                    .of_kind(Kind::ManagedCluster)
+                    .filter_map(|(_, live)| LastApplied::objects_of(live))
+                    .flatten()
+                    .collect()
+            })
+            .contains(r)
+    }
 }
 
 /// The change `d` needs against `live` as it is now, computed exactly as the plan computed
@@ -488,7 +521,7 @@ fn inventories(observed: &ObservedFleet) -> BTreeSet<ObjectRef> {
 /// version-pinned write.
 pub fn recheck(d: &DesiredObject, live: &Json) -> Option<Change> {
     // The inventory only names the cause of a missing object; this one exists.
-    diff_object(d, Some(live), &BTreeSet::new())
+    diff_object(d, Some(live), &Inventory::none())
 }
 
 /// Whether `body` (a write fleet planned) and `live` record the same objects on the WEC.
@@ -527,13 +560,13 @@ fn records(desired: &DesiredState, observed: &ObservedFleet, changes: &mut Vec<C
         .filter(|c| c.kind() == ActionKind::Delete)
         .map(|c| c.object.clone())
         .collect();
-    // Where each ManagedCluster's change is, if it has one (changes only grow below, and
-    // only by ManagedClusters that had none).
-    let planned: HashMap<ObjectRef, usize> = changes
+    // Where each ManagedCluster's change is, by name, if it has one (changes only grow below,
+    // and only by ManagedClusters that had none).
+    let planned: HashMap<CompactString, usize> = changes
         .iter()
         .enumerate()
         .filter(|(_, c)| c.object.kind == Kind::ManagedCluster)
-        .map(|(i, c)| (c.object.clone(), i))
+        .map(|(i, c)| (c.object.name.clone(), i))
         .collect();
     for d in desired
         .objects
@@ -553,7 +586,7 @@ fn records(desired: &DesiredState, observed: &ObservedFleet, changes: &mut Vec<C
             .as_ref()
             .is_some_and(|w| observed.unreadable.contains_key(&Location::Wec(w.clone())));
         let kept: Vec<ObjectRef> = was.difference(&now).map(|&r| r.clone()).collect();
-        let planned = planned.get(&d.object).map(|&i| &mut changes[i]);
+        let planned = planned.get(&d.object.name).map(|&i| &mut changes[i]);
         if unreadable {
             // Nothing on it is planned: its record changes only with another change, and
             // keeps what it names.
@@ -597,11 +630,7 @@ fn apply_body(d: &DesiredObject) -> Body {
     Body::of(d, &[])
 }
 
-fn diff_object(
-    d: &DesiredObject,
-    live: Option<&Json>,
-    inventory: &BTreeSet<ObjectRef>,
-) -> Option<Change> {
+fn diff_object(d: &DesiredObject, live: Option<&Json>, inventory: &Inventory) -> Option<Change> {
     let want = flatten(d.body.as_ref());
     let base = Change {
         object: d.object.clone(),
