@@ -33,7 +33,7 @@ pub struct Selection {
     #[arg(long = "target", value_name = "wec/NAME", value_parser = parse_target)]
     pub targets: Vec<WecName>,
     /// How many WECs are read (and, for apply, written) at once.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, default_value_t = crate::kube::DEFAULT_PARALLELISM, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
     /// Also remove fleet's objects for WECs that are gone from fleet.toml, and deregister
     /// the WECs fleet registered.

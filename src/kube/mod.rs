@@ -110,17 +110,6 @@ pub enum KubeError {
         )
     )]
     EmptyToken { context: String, what: String },
-    /// fleet built a body the client cannot encode: a bug in fleet.
-    #[error("cannot encode {object} for the API server")]
-    #[diagnostic(
-        code(fleet::kube::encode),
-        help("this is a bug in fleet; please report it with this message")
-    )]
-    Encode {
-        object: ObjectRef,
-        #[source]
-        source: serde_json::Error,
-    },
 }
 
 impl KubeError {

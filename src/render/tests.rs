@@ -11,7 +11,7 @@ use crate::config;
 use crate::desired::DesiredState;
 use crate::diff::fixtures::{entry, label_fields, managed_cluster, read_failure};
 use crate::diff::{ActionKind, Cause, DiffOptions, diff};
-use crate::model::vocab::{MANAGED_BY, MANAGER, PROPERTIES_NS, RBAC_LABEL};
+use crate::model::vocab::{LAST_APPLIED, MANAGED_BY, MANAGER, PROPERTIES_NS, RBAC_LABEL};
 use crate::model::{Kind, Location, ObjectRef, ObservedFleet, WecName};
 use crate::plan::{self, Plan};
 
@@ -932,6 +932,34 @@ mod saved {
             matches!(edited, Err(SavedPlanError::Tampered { .. })),
             "{edited:?}"
         );
+
+        // A value inside a body written to the cluster, and the record it carries.
+        for edit in [
+            |b: &mut Value| b["metadata"]["labels"]["edited"] = json!("yes"),
+            |b: &mut Value| {
+                let record = json!({ "objects": [
+                    { "location": { "type": "its" }, "kind": "Namespace", "name": "x" }
+                ] });
+                b["metadata"]["annotations"] = json!({ LAST_APPLIED: record.to_string() });
+            },
+        ] {
+            let mut doc: Value = serde_json::from_str(&saved.to_json()).unwrap();
+            let changes = doc["changes"].as_array_mut().expect("changes");
+            let body = changes
+                .iter_mut()
+                .find_map(|c| {
+                    let action = c.pointer_mut("/change/action")?.as_object_mut()?;
+                    let (_, payload) = action.iter_mut().next()?;
+                    payload.get_mut("body")
+                })
+                .expect("a change with a body");
+            edit(body);
+            let edited = SavedPlan::parse(&doc.to_string(), Path::new("p.json"));
+            assert!(
+                matches!(edited, Err(SavedPlanError::Tampered { .. })),
+                "{edited:?}"
+            );
+        }
 
         let mut other = serde_json::from_str::<Value>(&saved.to_json()).unwrap();
         other["fleet_version"] = "0.0.1".into();
