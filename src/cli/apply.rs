@@ -279,6 +279,12 @@ impl Session<'_> {
             planned = again;
         }
 
+        // The writes need the plan, not the live objects it was made from: on a large fleet
+        // those are half of what the process holds, and their pages go back to the system
+        // before the writes add their own.
+        planned.observed.drop_objects();
+        super::release_freed_memory();
+
         let plan = &planned.plan;
         let mut lines = render::apply::Progress::new(plan, self.colors.stderr);
         let attempted = plan

@@ -177,6 +177,12 @@ impl ObservedFleet {
             && (self.listed.contains(&(r.location.clone(), r.kind)) || self.fetched.contains(r))
     }
 
+    /// Drops the live objects, keeping what was (and was not) read: what is left of a
+    /// snapshot once its plan is made.
+    pub fn drop_objects(&mut self) {
+        self.objects = BTreeMap::new();
+    }
+
     /// Whether anything could not be read.
     pub fn is_incomplete(&self) -> bool {
         !self.unreadable.is_empty()
