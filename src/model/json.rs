@@ -361,7 +361,7 @@ impl<'de, E: Entries> Visitor<'de> for Reader<E> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
-        let items = stacked(&ITEMS, |push| {
+        let items = collect_items(|push| {
             while let Some(item) = seq.next_element()? {
                 push(item);
             }
@@ -387,14 +387,21 @@ thread_local! {
     /// The entries of the objects being read on this thread, innermost last.
     static ENTRIES: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
     /// The items of the arrays being read on this thread, innermost last.
-    pub(crate) static ITEMS: RefCell<Vec<Json>> = const { RefCell::new(Vec::new()) };
+    static ITEMS: RefCell<Vec<Json>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An array's items as `fill` pushes them, in one exactly sized allocation ([`stacked`]).
+pub(crate) fn collect_items<Er>(
+    fill: impl FnOnce(&mut dyn FnMut(Json)) -> Result<(), Er>,
+) -> Result<Vec<Json>, Er> {
+    stacked(&ITEMS, fill)
 }
 
 /// Collects what `fill` pushes on this thread's `stack`, shared by every level of nesting,
 /// then moves it into one allocation of its exact size. Growing a vector per object instead
 /// reallocates it two or three times and shrinks it once: on a 10,000-WEC LIST that left
 /// about 10 MB of holes among the objects kept.
-pub(crate) fn stacked<T: 'static, Er>(
+fn stacked<T: 'static, Er>(
     stack: &'static LocalKey<RefCell<Vec<T>>>,
     fill: impl FnOnce(&mut dyn FnMut(T)) -> Result<(), Er>,
 ) -> Result<Vec<T>, Er> {

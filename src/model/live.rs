@@ -9,7 +9,7 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::Kind;
-use super::json::{Entries, ITEMS, Json, Key, Object, Reader, stacked, text};
+use super::json::{Entries, Json, Key, Object, Reader, collect_items, text};
 
 /// Decodes one live object of its kind, keeping:
 /// - of `managedFields`, entries of no subresource (not `status`), each with its manager,
@@ -146,7 +146,7 @@ impl<'de> Visitor<'de> for Items {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
         let Items(kind, at, keep) = self;
-        let items = stacked(&ITEMS, |push| {
+        let items = collect_items(|push| {
             while let Some(item) = seq.next_element_seed(Reader(Filtered(kind, at)))? {
                 if let Some(item) = keep(item) {
                     push(item);
@@ -200,7 +200,7 @@ impl<'de> Visitor<'de> for Owned {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
         let (mut labels, mut annotations, mut data, mut binary) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let fields = stacked(&ITEMS, |push| {
+        let fields = collect_items(|push| {
             while let Some(Key(key)) = map.next_key()? {
                 match key.as_str() {
                     "f:metadata" => (labels, annotations) = map.next_value_seed(MetadataKeys)?,
@@ -255,7 +255,7 @@ impl<'de> Visitor<'de> for Keys {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Json>, A::Error> {
-        stacked(&ITEMS, |push| {
+        collect_items(|push| {
             while let Some(Key(key)) = map.next_key()? {
                 map.next_value::<IgnoredAny>()?;
                 if let Some(k) = key.strip_prefix("f:") {

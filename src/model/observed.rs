@@ -126,7 +126,6 @@ impl ObservedFleet {
         self.listed.insert((location.clone(), kind));
     }
 
-    /// Records a successful GET of `r`: the object, or `None` when it does not exist.
     /// Test fixtures: objects written as `Value`s, kept as a LIST keeps them ([`Live`]).
     #[cfg(test)]
     pub fn insert_values(
@@ -146,6 +145,7 @@ impl ObservedFleet {
         self.insert_list(location, kind, items);
     }
 
+    /// Records a successful GET of `r`: the object, or `None` when it does not exist.
     pub fn insert_get(&mut self, r: ObjectRef, item: Option<Json>) {
         if let Some(item) = item {
             self.objects.insert(r.clone(), item);
