@@ -4,7 +4,7 @@ use clap::Parser;
 use fleet::cli::{Cli, Exit};
 
 fn main() -> ExitCode {
-    large_buffers_mapped();
+    fleet::cli::memory::map_large_buffers();
     // A command-line mistake exits 1 (clap's own default, 2, means "changes present" to CI);
     // --help and --version exit 0.
     let cli = match Cli::try_parse() {
@@ -27,19 +27,3 @@ fn main() -> ExitCode {
         }
     }
 }
-
-/// Keeps every allocation of 128 KiB or more in its own mapping, returned to the system when
-/// freed. glibc's default raises that threshold to the size of each large block freed, so
-/// after the first LIST page (a few MiB of JSON) the next pages' buffers land in the heap,
-/// between the objects decoded from them, and leave holes the heap never gives back: on a
-/// 10,000-WEC plan the peak RSS is 103 MB that way, 99–100 MB with this, at the same speed.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn large_buffers_mapped() {
-    // SAFETY: mallopt only sets an allocator parameter, before any thread starts.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn large_buffers_mapped() {}

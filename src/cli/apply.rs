@@ -283,7 +283,7 @@ impl Session<'_> {
         // those are half of what the process holds, and their pages go back to the system
         // before the writes add their own.
         planned.observed.drop_objects();
-        super::release_freed_memory();
+        super::memory::release_freed();
 
         let plan = &planned.plan;
         let mut lines = render::apply::Progress::new(plan, self.colors.stderr);

@@ -13,6 +13,7 @@ pub mod graph;
 pub mod help;
 pub mod import;
 pub mod man;
+pub mod memory;
 pub mod pipeline;
 pub mod plan;
 pub mod progress;
@@ -196,20 +197,6 @@ pub fn out(text: impl std::fmt::Display) {
         }
     }
 }
-
-/// Returns the pages of memory freed so far to the system. glibc keeps freed memory for
-/// reuse by the thread arena that allocated it; the objects a plan read were decoded on other
-/// threads than the ones that write, so without this they would stay resident all apply long.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn release_freed_memory() {
-    // SAFETY: malloc_trim only returns free pages of the allocator's own heaps.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn release_freed_memory() {}
 
 /// Prints fleet.toml's warnings to stderr through one buffer (thousands of them are one
 /// write, not one per line); a closed stderr is not an error.
