@@ -39,6 +39,13 @@ const MAX_PROBLEMS: usize = 200;
 const SUGGEST_MAX: usize = 256;
 
 pub(crate) fn decode(text: &str) -> Decoded {
+    if let Some(raw) = super::split::decode(text) {
+        return Decoded {
+            raw: Some(raw),
+            problems: Vec::new(),
+            dropped: BTreeSet::new(),
+        };
+    }
     let (tree, syntax_errors) = DeTable::parse_recoverable(text);
     if !syntax_errors.is_empty() {
         let duplicates = syntax_errors

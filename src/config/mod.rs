@@ -30,6 +30,7 @@ pub mod raw;
 mod resolve;
 pub mod schema;
 pub mod source;
+mod split;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -168,16 +169,13 @@ fn file_kind(kind: &std::fs::FileType) -> &'static str {
 pub fn from_str(path: &Path, text: &str) -> Result<LoadedConfig, ConfigError> {
     let source: Arc<str> = Arc::from(text);
     let base_dir = path.parent().unwrap_or(Path::new(""));
-    // On a large fleet these take tens of milliseconds each: what does not depend on the
-    // parse (the line index, the digest) runs beside it, and resolution beside validation
-    // (its result is dropped if validation finds an error).
-    let ((file, digest), decoded) = std::thread::scope(|s| {
-        let indexed = s.spawn(|| {
-            let file = source::SourceFile::new(path.display().to_string(), Arc::clone(&source));
-            (Arc::new(file), digest(text.as_bytes()))
-        });
+    // On a large fleet these take tens of milliseconds each: the digest runs beside the
+    // parse, and resolution beside validation (its result is dropped if validation finds an
+    // error).
+    let (digest, decoded) = std::thread::scope(|s| {
+        let digest = s.spawn(|| digest(text.as_bytes()));
         let decoded = decode::decode(text);
-        (indexed.join().expect("indexing does not panic"), decoded)
+        (digest.join().expect("hashing does not panic"), decoded)
     });
     let decode::Decoded {
         raw,
@@ -194,10 +192,19 @@ pub fn from_str(path: &Path, text: &str) -> Result<LoadedConfig, ConfigError> {
         resolved.map(|r| r.join().expect("resolve does not panic"))
     });
     problems.sort_by_key(|p| (p.offset(), !p.is_error()));
-    let problems: Vec<Problem> = problems
-        .into_iter()
-        .map(|p| p.with_source(Arc::clone(&file)))
-        .collect();
+    // The line index only serves to show problems, and a valid file usually has none.
+    let problems: Vec<Problem> = if problems.is_empty() {
+        problems
+    } else {
+        let file = Arc::new(source::SourceFile::new(
+            path.display().to_string(),
+            Arc::clone(&source),
+        ));
+        problems
+            .into_iter()
+            .map(|p| p.with_source(Arc::clone(&file)))
+            .collect()
+    };
     // Freeing a large fleet's raw tree takes milliseconds (8 ms at 10,000 WECs) that nothing
     // waits for.
     if let Some(raw) = raw {

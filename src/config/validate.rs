@@ -398,12 +398,12 @@ impl Validator<'_> {
                     .help(help),
                 );
             }
-            let table = section(&["wec", name.get_ref()]);
+            let table = || section(&["wec", name.get_ref()]);
             if let Some(context) = &wec.context {
-                self.non_empty(context, "context", &table);
+                self.non_empty(context, "context", &table());
             }
             if let Some(path) = &wec.kubeconfig {
-                self.kubeconfig(path, &table);
+                self.kubeconfig(path, &table());
             }
             for group in &wec.groups {
                 if !raw.group.contains_key(group.get_ref().as_str()) {
