@@ -15,6 +15,19 @@ pub fn map_large_buffers() {
     }
 }
 
+/// Grows each thread's heap in 64 MiB steps instead of 128 KiB ones. Validating a large file
+/// allocates tens of MiB on several threads at once, and each step is an `mprotect` that
+/// stalls the other threads' page faults: at 10,000 WECs `fleet validate` takes 58 ms with
+/// small steps and 52 ms with these. Only for commands that read no cluster: the heaps keep
+/// that much free memory resident, 7 MB more on a 10,000-WEC plan.
+pub fn grow_heaps_in_large_steps() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter.
+    unsafe {
+        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
+    }
+}
+
 /// Returns the pages of memory freed so far to the system. glibc keeps freed memory for
 /// reuse by the thread arena that allocated it; the objects a plan read were decoded on other
 /// threads than the ones that write, so without this they would stay resident all apply long.

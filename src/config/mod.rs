@@ -167,11 +167,65 @@ fn file_kind(kind: &std::fs::FileType) -> &'static str {
 /// Validates and resolves `text` as if it were the file at `path` (which names the file in
 /// diagnostics and anchors relative kubeconfig paths; it is not read).
 pub fn from_str(path: &Path, text: &str) -> Result<LoadedConfig, ConfigError> {
+    let (checked, fleet) = process(path, text, true)?;
+    let CheckedConfig {
+        warnings,
+        path,
+        source,
+        digest,
+        ..
+    } = checked;
+    Ok(LoadedConfig {
+        fleet: fleet.expect("a valid file is resolved when asked"),
+        warnings,
+        path,
+        source,
+        digest,
+    })
+}
+
+/// A `fleet.toml` that passed validation, not resolved: what `fleet validate` reports.
+#[derive(Debug, Clone)]
+pub struct CheckedConfig {
+    /// Warnings (never errors), in file order, each carrying the file for rendering.
+    pub warnings: Vec<Problem>,
+    /// Where the file was read from.
+    pub path: PathBuf,
+    /// The file's text.
+    pub source: Arc<str>,
+    /// `sha256:<hex>` of the file's bytes.
+    pub digest: String,
+    /// What the file describes, counted.
+    pub summary: Summary,
+}
+
+/// What a valid file describes, counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    pub wecs: usize,
+    /// Groups that at least one WEC lists.
+    pub groups_in_use: usize,
+    pub rbac_expansions: usize,
+}
+
+/// Reads and validates the `fleet.toml` at `path` without resolving it (which only `plan`
+/// and the commands after it need): the same problems as [`load`], sooner.
+pub fn check(path: &Path) -> Result<CheckedConfig, ConfigError> {
+    let text = read(path)?;
+    process(path, &text, false).map(|(checked, _)| checked)
+}
+
+/// Validates `text`, and resolves it beside the validation if `resolve` (the result is
+/// dropped if validation finds an error).
+fn process(
+    path: &Path,
+    text: &str,
+    resolve: bool,
+) -> Result<(CheckedConfig, Option<DesiredFleet>), ConfigError> {
     let source: Arc<str> = Arc::from(text);
     let base_dir = path.parent().unwrap_or(Path::new(""));
     // On a large fleet these take tens of milliseconds each: the digest runs beside the
-    // parse, and resolution beside validation (its result is dropped if validation finds an
-    // error).
+    // parse, and resolution beside validation.
     let (digest, decoded) = std::thread::scope(|s| {
         let digest = s.spawn(|| digest(text.as_bytes()));
         let decoded = decode::decode(text);
@@ -185,6 +239,7 @@ pub fn from_str(path: &Path, text: &str) -> Result<LoadedConfig, ConfigError> {
     let fleet = std::thread::scope(|s| {
         let resolved = raw
             .as_ref()
+            .filter(|_| resolve)
             .map(|raw| s.spawn(|| resolve::resolve(raw, base_dir)));
         if let Some(raw) = &raw {
             problems.extend(validate::validate(raw, &dropped, text));
@@ -205,24 +260,42 @@ pub fn from_str(path: &Path, text: &str) -> Result<LoadedConfig, ConfigError> {
             .map(|p| p.with_source(Arc::clone(&file)))
             .collect()
     };
+    let summary = raw.as_ref().map(summary_of);
     // Freeing a large fleet's raw tree takes milliseconds (8 ms at 10,000 WECs) that nothing
     // waits for.
     if let Some(raw) = raw {
         std::thread::spawn(move || drop(raw));
     }
 
-    match fleet {
-        Some(fleet) if !problems.iter().any(Problem::is_error) => Ok(LoadedConfig {
+    match summary {
+        Some(summary) if !problems.iter().any(Problem::is_error) => Ok((
+            CheckedConfig {
+                warnings: problems,
+                path: path.to_owned(),
+                source,
+                digest,
+                summary,
+            },
             fleet,
-            warnings: problems,
-            path: path.to_owned(),
-            digest,
-            source,
-        }),
+        )),
         _ => Err(ConfigError::Invalid {
             file: path.display().to_string(),
             problems,
         }),
+    }
+}
+
+fn summary_of(raw: &raw::RawFleet) -> Summary {
+    let groups: std::collections::BTreeSet<&str> = raw
+        .wec
+        .values()
+        .flat_map(|w| &w.groups)
+        .map(|g| g.get_ref().as_str())
+        .collect();
+    Summary {
+        wecs: raw.wec.len(),
+        groups_in_use: groups.len(),
+        rbac_expansions: raw.rbac.len(),
     }
 }
 

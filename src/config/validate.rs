@@ -9,8 +9,8 @@ use super::decode::dotted;
 use super::diagnostic::{Code, Problem, quoted, ticked, toml_string};
 use super::names;
 use super::raw::{
-    RawFleet, RawProfile, RawRbac, RawRbacMode, RawRule, SpannedList, SpannedListField, SpannedMap,
-    items,
+    RawFleet, RawProfile, RawRbac, RawRbacMode, RawRule, RawWec, SpannedList, SpannedListField,
+    SpannedMap, items,
 };
 use crate::model::ExpansionName;
 use crate::model::text::closest;
@@ -69,6 +69,9 @@ const LIST_MAX: usize = 10;
 
 /// The longest label value Kubernetes accepts.
 const LABEL_VALUE_MAX: usize = 63;
+
+/// Fewer WECs than this are not worth a thread of their own.
+const PARALLEL_WECS_MIN: usize = 1024;
 
 /// Words longer than this get no "did you mean" (no name is that long; comparing costs).
 const SUGGEST_MAX: usize = 256;
@@ -377,50 +380,86 @@ impl Validator<'_> {
         }
     }
 
+    /// Each WEC on its own; a large fleet's WECs are checked on every core.
     fn wecs(&mut self) {
         let raw = self.raw;
         let groups: Vec<&str> = raw.group.keys().map(|k| k.get_ref().as_str()).collect();
-        for (name, wec) in &raw.wec {
-            if let Err(why) = names::check_dns1123_label(name.get_ref()) {
-                let mut help = "a WEC name becomes its ManagedCluster name: at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit".to_owned();
-                if let Some(fixed) = names::suggest_dns1123_label(name.get_ref()) {
-                    help = format!("{help}; for example `[wec.{fixed}]`");
-                }
-                self.push(
-                    Problem::new(
-                        Code::InvalidName,
-                        format!(
-                            "WEC name {} is not a DNS-1123 label",
-                            ticked(name.get_ref())
-                        ),
-                    )
-                    .label(name.span(), why)
-                    .help(help),
-                );
+        let wecs: Vec<(&Spanned<String>, &RawWec)> = raw.wec.iter().collect();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(wecs.len() / PARALLEL_WECS_MIN)
+            .max(1);
+        let per_thread = wecs.len().div_ceil(threads).max(1);
+        let mut chunks = wecs.chunks(per_thread);
+        let first = chunks.next().unwrap_or_default();
+        std::thread::scope(|s| {
+            let others: Vec<_> = chunks
+                .map(|chunk| {
+                    let groups = &groups;
+                    let mut v = Validator {
+                        problems: Vec::new(),
+                        ..*self
+                    };
+                    s.spawn(move || {
+                        for (name, wec) in chunk {
+                            v.wec(name, wec, groups);
+                        }
+                        v.problems
+                    })
+                })
+                .collect();
+            for (name, wec) in first {
+                self.wec(name, wec, &groups);
             }
-            let table = || section(&["wec", name.get_ref()]);
-            if let Some(context) = &wec.context {
-                self.non_empty(context, "context", &table());
+            for other in others {
+                let problems = other.join().expect("validation does not panic");
+                self.problems.extend(problems);
             }
-            if let Some(path) = &wec.kubeconfig {
-                self.kubeconfig(path, &table());
+        });
+        self.properties_size();
+    }
+
+    /// One WEC's name, access, groups, labels, properties and RBAC references.
+    fn wec(&mut self, name: &Spanned<String>, wec: &RawWec, groups: &[&str]) {
+        let raw = self.raw;
+        if let Err(why) = names::check_dns1123_label(name.get_ref()) {
+            let mut help = "a WEC name becomes its ManagedCluster name: at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit".to_owned();
+            if let Some(fixed) = names::suggest_dns1123_label(name.get_ref()) {
+                help = format!("{help}; for example `[wec.{fixed}]`");
             }
-            for group in &wec.groups {
-                if !raw.group.contains_key(group.get_ref().as_str()) {
-                    self.push(undefined(Code::UndefinedGroup, "group", group, &groups));
-                }
-            }
-            if let Some(labels) = &wec.labels {
-                self.labels(labels);
-            }
-            if let Some(properties) = &wec.properties {
-                self.properties(properties);
-            }
-            if let Some(rbac) = &wec.rbac {
-                self.rbac_refs(rbac);
+            self.push(
+                Problem::new(
+                    Code::InvalidName,
+                    format!(
+                        "WEC name {} is not a DNS-1123 label",
+                        ticked(name.get_ref())
+                    ),
+                )
+                .label(name.span(), why)
+                .help(help),
+            );
+        }
+        let table = || section(&["wec", name.get_ref()]);
+        if let Some(context) = &wec.context {
+            self.non_empty(context, "context", &table());
+        }
+        if let Some(path) = &wec.kubeconfig {
+            self.kubeconfig(path, &table());
+        }
+        for group in &wec.groups {
+            if !raw.group.contains_key(group.get_ref().as_str()) {
+                self.push(undefined(Code::UndefinedGroup, "group", group, groups));
             }
         }
-        self.properties_size();
+        if let Some(labels) = &wec.labels {
+            self.labels(labels);
+        }
+        if let Some(properties) = &wec.properties {
+            self.properties(properties);
+        }
+        if let Some(rbac) = &wec.rbac {
+            self.rbac_refs(rbac);
+        }
     }
 
     /// A WEC's properties (defaults, then its groups, then its own) go to one ConfigMap,
@@ -455,18 +494,24 @@ impl Validator<'_> {
             return;
         }
         for (name, wec) in &raw.wec {
-            let mut merged: std::collections::BTreeMap<&str, usize> = Default::default();
             let groups = wec
                 .groups
                 .iter()
                 .filter_map(|g| raw.group.get(g.get_ref().as_str()));
-            for map in raw
-                .defaults
-                .iter()
-                .chain(groups)
-                .filter_map(|p| p.properties.as_ref())
-                .chain(wec.properties.as_ref())
-            {
+            let layers = || {
+                raw.defaults
+                    .iter()
+                    .chain(groups.clone())
+                    .filter_map(|p| p.properties.as_ref())
+                    .chain(wec.properties.as_ref())
+            };
+            // The layers' sizes added up bound the merged size: only a WEC near the limit is
+            // merged to be measured.
+            if layers().map(size).sum::<usize>() <= CONFIGMAP_MAX {
+                continue;
+            }
+            let mut merged: std::collections::BTreeMap<&str, usize> = Default::default();
+            for map in layers() {
                 for (k, v) in map {
                     merged.insert(k.get_ref(), k.get_ref().len() + v.get_ref().len());
                 }

@@ -8,6 +8,7 @@ mod diagnostics;
 mod examples;
 mod fmt;
 mod hostile;
+mod large;
 mod layers;
 mod names;
 mod network;
