@@ -229,6 +229,7 @@ impl Session<'_> {
             }
         }
         let mut planned = self.run.plan().await?;
+        planned.release_objects();
         if let Some(saved) = saved {
             let its = &planned.observed;
             if its.is_incomplete() {
@@ -268,7 +269,8 @@ impl Session<'_> {
                 return Ok(code);
             }
             // Re-plan under the lock: the clusters may have moved while we waited.
-            let again = self.run.plan().await?;
+            let mut again = self.run.plan().await?;
+            again.release_objects();
             if approved(&again.plan) != approved(&planned.plan) {
                 self.show(&again, Format::Human);
                 eprintln!(
@@ -278,12 +280,6 @@ impl Session<'_> {
             }
             planned = again;
         }
-
-        // The writes need the plan, not the live objects it was made from: on a large fleet
-        // those are half of what the process holds, and their pages go back to the system
-        // before the writes add their own.
-        planned.observed.drop_objects();
-        super::memory::release_freed();
 
         let plan = &planned.plan;
         let mut lines = render::apply::Progress::new(plan, self.colors.stderr);

@@ -19,7 +19,8 @@ pub struct Args {
 
 pub async fn execute(global: &GlobalArgs, colors: Colors, args: Args) -> miette::Result<ExitCode> {
     let run = Run::new(global, args.selection)?;
-    let planned = run.plan().await?;
+    let mut planned = run.plan().await?;
+    planned.release_objects();
     let drift = plan::build(planned.plan.diff.drift_only())?;
     let header = run.header(&planned.observed, Subject::Drift);
     let text = render::render(args.output.into(), &drift, &header, colors.stdout);

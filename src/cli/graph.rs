@@ -25,7 +25,8 @@ pub struct Args {
 
 pub async fn execute(global: &GlobalArgs, args: Args) -> miette::Result<ExitCode> {
     let run = Run::new(global, args.selection)?;
-    let planned = run.plan().await?;
+    let mut planned = run.plan().await?;
+    planned.release_objects();
     let header = run.header(&planned.observed, Subject::Plan);
     match args.format {
         Format::Dot => out(format_args!(

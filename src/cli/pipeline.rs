@@ -74,6 +74,16 @@ pub struct Planned {
     pub observed: ObservedFleet,
 }
 
+impl Planned {
+    /// Drops the live objects, keeping what was read and how, and returns their pages to the
+    /// system: rendering, saving and applying the plan need none of them, and on a large fleet
+    /// they are half of what the process holds (49 of 90 MB at 10,000 WECs).
+    pub fn release_objects(&mut self) {
+        self.observed.drop_objects();
+        super::memory::release_freed();
+    }
+}
+
 impl Run {
     /// Loads fleet.toml (printing its warnings to stderr), checks the targets and builds the
     /// desired state.

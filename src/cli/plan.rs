@@ -28,7 +28,8 @@ pub struct Args {
 
 pub async fn execute(global: &GlobalArgs, colors: Colors, args: Args) -> miette::Result<ExitCode> {
     let run = Run::new(global, args.selection)?;
-    let planned = run.plan().await?;
+    let mut planned = run.plan().await?;
+    planned.release_objects();
     let header = run.header(&planned.observed, Subject::Plan);
     let text = render::render(args.output.into(), &planned.plan, &header, colors.stdout);
     out(&text);
