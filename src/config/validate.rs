@@ -369,13 +369,27 @@ impl Validator<'_> {
     }
 
     fn profile(&mut self, profile: &RawProfile) {
-        if let Some(labels) = &profile.labels {
+        self.layer(
+            profile.labels.as_ref(),
+            profile.properties.as_ref(),
+            profile.rbac.as_ref(),
+        );
+    }
+
+    /// What `[defaults]`, a group and a WEC all set: labels, properties, RBAC references.
+    fn layer(
+        &mut self,
+        labels: Option<&SpannedMap>,
+        properties: Option<&SpannedMap>,
+        rbac: Option<&SpannedList>,
+    ) {
+        if let Some(labels) = labels {
             self.labels(labels);
         }
-        if let Some(properties) = &profile.properties {
+        if let Some(properties) = properties {
             self.properties(properties);
         }
-        if let Some(rbac) = &profile.rbac {
+        if let Some(rbac) = rbac {
             self.rbac_refs(rbac);
         }
     }
@@ -451,15 +465,11 @@ impl Validator<'_> {
                 self.push(undefined(Code::UndefinedGroup, "group", group, groups));
             }
         }
-        if let Some(labels) = &wec.labels {
-            self.labels(labels);
-        }
-        if let Some(properties) = &wec.properties {
-            self.properties(properties);
-        }
-        if let Some(rbac) = &wec.rbac {
-            self.rbac_refs(rbac);
-        }
+        self.layer(
+            wec.labels.as_ref(),
+            wec.properties.as_ref(),
+            wec.rbac.as_ref(),
+        );
     }
 
     /// A WEC's properties (defaults, then its groups, then its own) go to one ConfigMap,
