@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use fleet::cli::{Cli, Exit};
+use fleet::cli::{Cli, Command, Exit};
 
 fn main() -> ExitCode {
     fleet::cli::memory::map_large_buffers();
@@ -18,6 +18,9 @@ fn main() -> ExitCode {
             };
         }
     };
+    if matches!(cli.command, Command::Validate(_)) {
+        fleet::cli::memory::grow_heaps_in_large_steps();
+    }
     let runtime = tokio::runtime::Runtime::new().expect("cannot start the tokio runtime");
     match runtime.block_on(fleet::cli::execute(cli)) {
         Ok(code) => code,

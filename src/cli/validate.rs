@@ -26,7 +26,6 @@ pub enum Output {
 }
 
 pub fn execute(global: &GlobalArgs, args: Args) -> miette::Result<ExitCode> {
-    super::memory::grow_heaps_in_large_steps();
     let result = config::check(&global.file);
     match args.output {
         Output::Human => {

@@ -5,8 +5,10 @@
 //! (and duplicate keys) in one pass; a duplicate is pointed at both of its definitions
 //! ([`outline`](super::outline)). The span tree is then deserialized into the serde types
 //! of [`raw`](super::raw). serde stops at the first error, so each failing entry is reported,
-//! removed from the tree and decoding is retried: one pass per bad entry. A well-formed file
-//! is decoded once, without a copy of its tree. What was found is named from the tree and
+//! removed from the tree and decoding is retried: one pass per bad entry. A large file is
+//! first tried in parallel pieces ([`split`](super::split)); otherwise a well-formed file is
+//! decoded once, without a copy of its tree, and a file with problems is parsed again to be
+//! decoded entry by entry. What was found is named from the tree and
 //! what was expected from the file's shape, not from serde's words (which see spans as
 //! maps).
 
