@@ -53,8 +53,6 @@ pub struct LoadedConfig {
     pub warnings: Vec<Problem>,
     /// Where the file was read from.
     pub path: PathBuf,
-    /// The file's text.
-    pub source: Arc<str>,
     /// `sha256:<hex>` of the file's bytes; saved plans are bound to it.
     pub digest: String,
 }
@@ -171,7 +169,6 @@ pub fn from_str(path: &Path, text: &str) -> Result<LoadedConfig, ConfigError> {
     let CheckedConfig {
         warnings,
         path,
-        source,
         digest,
         ..
     } = checked;
@@ -179,7 +176,6 @@ pub fn from_str(path: &Path, text: &str) -> Result<LoadedConfig, ConfigError> {
         fleet: fleet.expect("a valid file is resolved when asked"),
         warnings,
         path,
-        source,
         digest,
     })
 }
@@ -191,8 +187,6 @@ pub struct CheckedConfig {
     pub warnings: Vec<Problem>,
     /// Where the file was read from.
     pub path: PathBuf,
-    /// The file's text.
-    pub source: Arc<str>,
     /// `sha256:<hex>` of the file's bytes.
     pub digest: String,
     /// What the file describes, counted.
@@ -222,7 +216,6 @@ fn process(
     text: &str,
     resolve: bool,
 ) -> Result<(CheckedConfig, Option<DesiredFleet>), ConfigError> {
-    let source: Arc<str> = Arc::from(text);
     let base_dir = path.parent().unwrap_or(Path::new(""));
     // On a large fleet these take tens of milliseconds each: the digest runs beside the
     // parse, and resolution beside validation.
@@ -247,13 +240,14 @@ fn process(
         resolved.map(|r| r.join().expect("resolve does not panic"))
     });
     problems.sort_by_key(|p| (p.offset(), !p.is_error()));
-    // The line index only serves to show problems, and a valid file usually has none.
+    // The text and its line index only serve to show problems, and a valid file usually
+    // has none.
     let problems: Vec<Problem> = if problems.is_empty() {
         problems
     } else {
         let file = Arc::new(source::SourceFile::new(
             path.display().to_string(),
-            Arc::clone(&source),
+            Arc::from(text),
         ));
         problems
             .into_iter()
@@ -272,7 +266,6 @@ fn process(
             CheckedConfig {
                 warnings: problems,
                 path: path.to_owned(),
-                source,
                 digest,
                 summary,
             },
