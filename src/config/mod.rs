@@ -278,6 +278,34 @@ fn process(
     }
 }
 
+/// Threads worth starting for `units` of work: one per core, each given at least
+/// `min_per_thread` units, and at least one.
+fn threads_for(units: usize, min_per_thread: usize) -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(units / min_per_thread)
+        .max(1)
+}
+
+/// `f` of each item, each on a thread of its own (the first on this one), in item order.
+fn on_own_threads<T: Send, R: Send>(
+    items: impl IntoIterator<Item = T>,
+    f: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
+    let mut items = items.into_iter();
+    let Some(first) = items.next() else {
+        return Vec::new();
+    };
+    let f = &f;
+    std::thread::scope(|s| {
+        let others: Vec<_> = items.map(|item| s.spawn(move || f(item))).collect();
+        let first = f(first);
+        std::iter::once(first)
+            .chain(others.into_iter().map(|o| o.join().expect("no panic")))
+            .collect()
+    })
+}
+
 fn summary_of(raw: &raw::RawFleet) -> Summary {
     let groups: std::collections::BTreeSet<&str> = raw
         .wec

@@ -16,7 +16,6 @@
 //! the others only through headers of its entries (`[wec.a]`), and no entry is in two pieces.
 
 use std::collections::BTreeMap;
-use std::thread;
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -33,9 +32,10 @@ const PIECES_MAX: usize = 4;
 /// `text` decoded in parallel pieces, or `None` when it is too small to split or a piece
 /// does not decode cleanly on its own (the caller then decodes it whole).
 pub(super) fn decode(text: &str) -> Option<RawFleet> {
-    let cores = thread::available_parallelism().map_or(1, usize::from);
-    let pieces = cores.min(text.len() / PIECE_MIN).min(PIECES_MAX);
-    decode_in(text, pieces)
+    decode_in(
+        text,
+        super::threads_for(text.len(), PIECE_MIN).min(PIECES_MAX),
+    )
 }
 
 /// How a piece defines a top-level table.
@@ -64,22 +64,12 @@ fn decode_in(text: &str, pieces: usize) -> Option<RawFleet> {
         return None;
     }
     let ends = starts.iter().skip(1).copied().chain([text.len()]);
-    let ranges: Vec<(usize, usize)> = starts.iter().copied().zip(ends).collect();
-    let (first, rest) = ranges.split_first()?;
-    let decoded: Vec<Piece> = thread::scope(|s| {
-        let others: Vec<_> = rest
-            .iter()
-            .map(|&(start, end)| s.spawn(move || decode_piece(text, start, end)))
-            .collect();
-        let first = decode_piece(text, first.0, first.1);
-        std::iter::once(first)
-            .chain(
-                others
-                    .into_iter()
-                    .map(|other| other.join().expect("decoding does not panic")),
-            )
-            .collect::<Option<_>>()
-    })?;
+    let decoded: Vec<Piece> =
+        super::on_own_threads(starts.iter().copied().zip(ends), |(start, end)| {
+            decode_piece(text, start, end)
+        })
+        .into_iter()
+        .collect::<Option<_>>()?;
     if !mergeable(&decoded) {
         return None;
     }

@@ -399,37 +399,24 @@ impl Validator<'_> {
         let raw = self.raw;
         let groups: Vec<&str> = raw.group.keys().map(|k| k.get_ref().as_str()).collect();
         let wecs: Vec<(&Spanned<String>, &RawWec)> = raw.wec.iter().collect();
-        let threads = std::thread::available_parallelism()
-            .map_or(1, usize::from)
-            .min(wecs.len() / PARALLEL_WECS_MIN)
+        let per_thread = wecs
+            .len()
+            .div_ceil(super::threads_for(wecs.len(), PARALLEL_WECS_MIN))
             .max(1);
-        let per_thread = wecs.len().div_ceil(threads).max(1);
-        let mut chunks = wecs.chunks(per_thread);
-        let first = chunks.next().unwrap_or_default();
-        std::thread::scope(|s| {
-            let others: Vec<_> = chunks
-                .map(|chunk| {
-                    let groups = &groups;
-                    let mut v = Validator {
-                        problems: Vec::new(),
-                        ..*self
-                    };
-                    s.spawn(move || {
-                        for (name, wec) in chunk {
-                            v.wec(name, wec, groups);
-                        }
-                        v.problems
-                    })
-                })
-                .collect();
-            for (name, wec) in first {
-                self.wec(name, wec, &groups);
+        let (text, dropped) = (self.text, self.dropped);
+        let found = super::on_own_threads(wecs.chunks(per_thread), |chunk| {
+            let mut v = Validator {
+                raw,
+                text,
+                dropped,
+                problems: Vec::new(),
+            };
+            for (name, wec) in chunk {
+                v.wec(name, wec, &groups);
             }
-            for other in others {
-                let problems = other.join().expect("validation does not panic");
-                self.problems.extend(problems);
-            }
+            v.problems
         });
+        self.problems.extend(found.into_iter().flatten());
         self.properties_size();
     }
 
