@@ -78,8 +78,7 @@ impl<'de> Deserialize<'de> for Body {
         let objects = record
             .as_ref()
             .and_then(Value::as_str)
-            .and_then(|s| serde_json::from_str::<LastApplied>(s).ok())
-            .map(|r| r.objects)
+            .and_then(LastApplied::objects_in)
             .unwrap_or_default();
         Ok(Body {
             desired: Arc::new(Json::from(body)),

@@ -34,12 +34,17 @@ impl LastApplied {
     /// applied body skipped unread: what observe and the diff's inventory need of every
     /// ManagedCluster.
     pub fn objects_of(obj: &Json) -> Option<Vec<ObjectRef>> {
+        Self::objects_in(annotation(obj)?)
+    }
+
+    /// [`objects_of`](Self::objects_of) an annotation's text.
+    pub fn objects_in(annotation: &str) -> Option<Vec<ObjectRef>> {
         #[derive(Deserialize)]
         struct Objects {
             #[serde(default)]
             objects: Vec<ObjectRef>,
         }
-        let record: Objects = serde_json::from_str(annotation(obj)?).ok()?;
+        let record: Objects = serde_json::from_str(annotation).ok()?;
         Some(record.objects)
     }
 
